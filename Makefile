@@ -1,0 +1,110 @@
+# fusebill: `make` builds into build/, `make test` installs what is missing, builds and
+# runs every test, `make run` runs an example script against the in-process sandbox,
+# `make bench` prints the benchmark tables, `make asan` runs the tests under sanitizers.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+# Expanded lazily (=, not :=) so `make deps` can install pkg-config and the -dev
+# packages before anything asks for their flags.
+PKG_CFLAGS = $(shell pkg-config --cflags lua5.4 libcurl libmicrohttpd libedit)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Icore -I$(BUILD)/gen
+LUA_LIBS   = $(shell pkg-config --libs lua5.4) -lm
+CURL_LIBS  = $(shell pkg-config --libs libcurl)
+MHD_LIBS   = $(shell pkg-config --libs libmicrohttpd)
+EDIT_LIBS  = $(shell pkg-config --libs libedit)
+# lua-cjson is the one JSON codec; linked statically so the binary has no extra .so to find.
+CJSON_LIB  = $(shell pkg-config --variable=libdir lua5.4-cjson 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/liblua5.4-cjson.a
+
+# Debian packages, and why each is here (the README repeats this list).
+DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-cjson-dev \
+               libmicrohttpd-dev libedit-dev lua-busted lua-check curl openssl wrk python3-requests \
+               valgrind tmux
+
+# ---- sources --------------------------------------------------------------------------
+# core/fb_*.c      the client engine: libfusebill (no HTTP server, no line editing)
+# core/sandbox*.c  the sandbox server glue (libmicrohttpd), minus its main
+# core/main.c ...  the host program
+LIB_SRC      = $(filter-out core/fb_engine_main.c,$(wildcard core/fb_*.c))
+SANDBOX_SRC  = $(filter-out core/sandbox_main.c,$(wildcard core/sandbox*.c))
+HOST_SRC     = core/main.c $(wildcard core/host_*.c core/repl*.c)
+CLIENT_LUA   = $(filter-out lua/fusebill/sandbox/%,$(wildcard lua/fusebill/*.lua lua/fusebill/*/*.lua))
+SANDBOX_LUA  = $(wildcard lua/fusebill/sandbox/*.lua)
+
+LIB_OBJ      = $(LIB_SRC:core/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen_client_modules.o
+SANDBOX_OBJ  = $(SANDBOX_SRC:core/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen_sandbox_modules.o
+HOST_OBJ     = $(HOST_SRC:core/%.c=$(BUILD)/obj/%.o)
+C_TESTS      = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+
+.PHONY: all deps test check run bench asan lint clean install uninstall
+all: $(BUILD)/libfusebill.a $(BUILD)/fusebill-sandbox $(BUILD)/fusebill $(C_TESTS)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/obj/%.o: core/%.c $(wildcard core/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/client_modules.c: core/gen_modules.lua $(CLIENT_LUA) | $(BUILD)/gen
+	lua5.4 core/gen_modules.lua $@ fb_client_modules lua $(CLIENT_LUA)
+$(BUILD)/gen/sandbox_modules.c: core/gen_modules.lua $(SANDBOX_LUA) | $(BUILD)/gen
+	lua5.4 core/gen_modules.lua $@ fb_sandbox_modules lua $(SANDBOX_LUA)
+$(BUILD)/obj/gen_%.o: $(BUILD)/gen/%.c | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libfusebill.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libfusebill-sandbox.a: $(SANDBOX_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fusebill-sandbox: $(BUILD)/obj/sandbox_main.o $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CJSON_LIB) $(MHD_LIBS) $(CURL_LIBS) $(LUA_LIBS) -lpthread
+$(BUILD)/fusebill: $(HOST_OBJ) $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CJSON_LIB) $(MHD_LIBS) $(CURL_LIBS) $(EDIT_LIBS) $(LUA_LIBS) -lpthread
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/tap.h $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a \
+	  $(CJSON_LIB) $(MHD_LIBS) $(CURL_LIBS) $(LUA_LIBS) -lpthread
+
+$(BUILD)/obj $(BUILD)/gen $(BUILD)/tests:
+	mkdir -p $@
+
+# ---- running --------------------------------------------------------------------------
+# `make test` works on a fresh machine: it installs what is missing first.
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@tests/run $(BUILD)
+
+check: all
+	@tests/run $(BUILD)
+
+run:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/fusebill --sandbox scripts/normalise_customers.lua
+
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/run $(BUILD)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, same tests.
+asan:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	@ASAN_OPTIONS=detect_leaks=1 tests/run build-asan
+
+lint:
+	luacheck lua scripts tests
+
+clean:
+	rm -rf build build-asan
