@@ -1,0 +1,13 @@
+-- luacheck configuration: `luacheck lua scripts tests` (make lint).
+std = "lua54"
+max_line_length = 120
+-- `_`-prefixed names are deliberately unused.
+ignore = { "212/_.*", "213/_.*" }
+
+-- Busted specs and test helpers: busted's globals (describe, it, assert, spy, ...).
+files["tests/spec"] = { std = "+busted" }
+files["tests/lib"] = { std = "+busted" }
+files["tests/bench"] = { std = "+busted" }
+
+-- Generated code and build output are not ours to lint.
+exclude_files = { "build/**", "build-asan/**", "**/gen/**" }
