@@ -1,0 +1,318 @@
+-- fusebill.each against a fake engine (virtual time): concurrency, errors, journal, keys,
+-- limit, daily quota, dry-run summary, report, user coroutines.
+package.path = "lua/?.lua;tests/spec/?.lua;" .. package.path
+local bulk = require "fusebill.bulk"
+local diff = require "fusebill.diff"
+local journal = require "fusebill.journal"
+local fake = require "bulk.fake_core"
+local cjson = require "cjson"
+
+local function tmpname()
+  local p = os.tmpname()
+  os.remove(p)
+  return p
+end
+
+local function range(n)
+  local t = {}
+  for i = 1, n do t[i] = { id = i } end
+  return t
+end
+
+local function read_lines(p)
+  local out = {}
+  for line in io.lines(p) do out[#out + 1] = line end
+  return out
+end
+
+describe("fusebill.each (fake engine)", function()
+  local core
+  before_each(function()
+    core = fake.new()
+    bulk.core = core
+  end)
+  after_each(function() bulk.core = nil end)
+
+  it("runs every item with up to `concurrency` in flight", function()
+    local seen, in_flight, max_in_flight = {}, 0, 0
+    local s = bulk.each(range(20), { concurrency = 4, quiet = true }, function(item)
+      in_flight = in_flight + 1
+      max_in_flight = math.max(max_in_flight, in_flight)
+      core.request(1)
+      in_flight = in_flight - 1
+      seen[#seen + 1] = item.id
+    end)
+    assert.equal(20, #seen)
+    assert.equal(4, max_in_flight)
+    assert.equal(20, s.succeeded)
+    assert.equal(0, s.failed)
+    assert.equal(20, s.requests)
+    assert.is_true(s.ok)
+    assert.near(5, s.elapsed, 0.01)        -- 20 items x 1 s / 4 workers
+  end)
+
+  it("takes its default concurrency from the host options, else 4", function()
+    core.host = { concurrency = 8 }
+    local max_in_flight, in_flight = 0, 0
+    bulk.each(range(32), { quiet = true }, function()
+      in_flight = in_flight + 1
+      max_in_flight = math.max(max_in_flight, in_flight)
+      core.sleep(1)
+      in_flight = in_flight - 1
+    end)
+    assert.equal(8, max_in_flight)
+    core.host = nil
+    max_in_flight = 0
+    bulk.each(range(32), { quiet = true }, function()
+      in_flight = in_flight + 1
+      max_in_flight = math.max(max_in_flight, in_flight)
+      core.sleep(1)
+      in_flight = in_flight - 1
+    end)
+    assert.equal(4, max_in_flight)
+  end)
+
+  it("records a Lua error with its traceback and goes on", function()
+    local s = bulk.each(range(10), { concurrency = 3, quiet = true }, function(item)
+      core.sleep(0.1)
+      if item.id == 4 then error("boom on four") end
+      if item.id == 6 then return nil, core.new_error{ kind = "validation", message = "bad six", attempts = 1 } end
+    end)
+    assert.equal(8, s.succeeded)
+    assert.equal(2, s.failed)
+    assert.is_false(s.ok)
+    table.sort(s.errors, function(a, b) return a.key < b.key end)
+    assert.equal(4, s.errors[1].key)
+    assert.matches("boom on four", s.errors[1].message)
+    assert.matches("stack traceback", s.errors[1].traceback)
+    assert.equal(6, s.errors[2].key)
+    assert.matches("bad six", s.errors[2].message)
+  end)
+
+  it("stops at the first failure with stop_on_error", function()
+    local ran = 0
+    local s = bulk.each(range(100), { concurrency = 2, quiet = true, stop_on_error = true }, function(item)
+      ran = ran + 1
+      core.sleep(0.1)
+      if item.id == 5 then error("stop here") end
+    end)
+    assert.equal(1, s.failed)
+    assert.equal("error", s.stopped)
+    assert.is_true(ran <= 7)
+  end)
+
+  it("pulls from an iterator that itself yields, one worker at a time", function()
+    local n, inside, max_inside = 0, 0, 0
+    local function items()
+      inside = inside + 1
+      max_inside = math.max(max_inside, inside)
+      if n % 5 == 0 then core.sleep(0.5) end     -- "fetch the next page"
+      inside = inside - 1
+      n = n + 1
+      if n <= 23 then return { id = n } end
+    end
+    local got = {}
+    local s = bulk.each(items, { concurrency = 6, quiet = true }, function(item)
+      core.sleep(0.2)
+      got[#got + 1] = item.id
+    end)
+    assert.equal(1, max_inside)
+    assert.equal(23, #got)
+    table.sort(got)
+    for i = 1, 23 do assert.equal(i, got[i]) end
+    assert.equal(23, s.succeeded)
+  end)
+
+  it("keeps the user's own coroutines working, and resumes a yield that leaks out of fn", function()
+    local results = {}
+    local s = bulk.each(range(6), { concurrency = 3, quiet = true }, function(item)
+      local gen = coroutine.wrap(function()
+        for i = 1, 3 do coroutine.yield(item.id * 10 + i) end
+      end)
+      local sum = 0
+      for _ = 1, 3 do sum = sum + gen() end
+      core.sleep(0.1)
+      local leaked = coroutine.yield("mine")   -- a stray yield: each() must resume it
+      assert(leaked == nil)
+      results[item.id] = sum
+    end)
+    assert.equal(6, s.succeeded)
+    assert.equal(36, results[1])
+    assert.equal(186, results[6])
+  end)
+
+  it("keys items by opts.key, else id, else position", function()
+    local path = tmpname()
+    bulk.each({ { id = 10 }, { id = 11 } }, { journal = path, quiet = true }, function() end)
+    bulk.each({ "a,b", "c,d" }, { journal = path .. "2", quiet = true }, function() end)
+    bulk.each({ { code = "X" } }, { journal = path .. "3", quiet = true, key = function(i) return i.code end },
+      function() end)
+    local j1 = journal.load(path)
+    local j2 = journal.load(path .. "2")
+    local j3 = journal.load(path .. "3")
+    assert.truthy(j1["10"] and j1["11"])
+    assert.truthy(j2["1"] and j2["2"])
+    assert.truthy(j3["X"])
+    os.remove(path); os.remove(path .. "2"); os.remove(path .. "3")
+  end)
+
+  it("resumes from its journal: skips done items, redoes failed ones only when asked", function()
+    local path = tmpname()
+    local s1 = bulk.each(range(10), { journal = path, quiet = true, concurrency = 3 }, function(item)
+      core.sleep(0.1)
+      if item.id % 3 == 0 then error("fails: " .. item.id) end
+    end)
+    assert.equal(7, s1.succeeded)
+    assert.equal(3, s1.failed)
+    local ran = {}
+    local s2 = bulk.each(range(12), { journal = path, quiet = true }, function(item) ran[#ran + 1] = item.id end)
+    table.sort(ran)
+    assert.same({ 11, 12 }, ran)
+    assert.equal(10, s2.skipped_journal)
+    assert.equal(3, s2.skipped_failed)
+    ran = {}
+    local s3 = bulk.each(range(12), { journal = path, quiet = true, retry_failed = true }, function(item)
+      ran[#ran + 1] = item.id
+    end)
+    table.sort(ran)
+    assert.same({ 3, 6, 9 }, ran)
+    assert.equal(9, s3.skipped_journal)
+    -- now everything is ok
+    local entries = journal.load(path)
+    for i = 1, 12 do assert.equal("ok", entries[tostring(i)].outcome) end
+    os.remove(path)
+  end)
+
+  it("journals a deliberate skip and does not redo it", function()
+    local path = tmpname()
+    local s = bulk.each(range(4), { journal = path, quiet = true }, function(item)
+      if item.id == 2 then return bulk.SKIP end
+    end)
+    assert.equal(3, s.succeeded)
+    assert.equal(1, s.skipped)
+    assert.equal("skipped", journal.load(path)["2"].outcome)
+    os.remove(path)
+  end)
+
+  it("runs only the first N items with limit (a canary), then the rest with the journal", function()
+    local path = tmpname()
+    local ran = {}
+    local s = bulk.each(range(50), { journal = path, quiet = true, limit = 5, concurrency = 8 }, function(item)
+      core.sleep(0.1)
+      ran[#ran + 1] = item.id
+    end)
+    table.sort(ran)
+    assert.same({ 1, 2, 3, 4, 5 }, ran)
+    assert.equal("limit", s.stopped)
+    assert.is_true(s.ok)
+    ran = {}
+    bulk.each(range(50), { journal = path, quiet = true }, function(item) ran[#ran + 1] = item.id end)
+    assert.equal(45, #ran)
+    os.remove(path)
+  end)
+
+  it("stops cleanly when the daily quota is gone, leaving unfinished items unjournaled", function()
+    local path = tmpname()
+    local budget = 7
+    local s = bulk.each(range(30), { journal = path, quiet = true, concurrency = 3 }, function()
+      core.sleep(0.1)
+      if budget == 0 then
+        return nil, core.new_error{ kind = "rate_limited", limit = "day", reset_in = 3600, message = "day" }
+      end
+      budget = budget - 1
+    end)
+    assert.equal("daily_quota", s.stopped)
+    assert.equal(3600, s.reset_in)
+    assert.equal(7, s.succeeded)
+    assert.equal(0, s.failed)
+    assert.is_false(s.ok)
+    local entries, info = journal.load(path)
+    assert.equal(7, info.records)
+    for _, rec in pairs(entries) do assert.equal("ok", rec.outcome) end
+    -- the rerun does exactly the rest
+    local ran = 0
+    bulk.each(range(30), { journal = path, quiet = true }, function() ran = ran + 1 end)
+    assert.equal(23, ran)
+    os.remove(path)
+  end)
+
+  it("gathers what a dry run would change, and writes no journal", function()
+    local path = tmpname()
+    local s = bulk.each(range(5), { journal = path, quiet = true, dry_run = true, concurrency = 2 }, function(item)
+      core.sleep(0.1)
+      if item.id ~= 3 then
+        local changes = diff.compute({ id = item.id, primaryEmail = "old" }, { id = item.id, primaryEmail = "new" })
+        diff.notify(changes, "customer " .. item.id)
+        if item.id == 1 then
+          diff.notify(diff.compute({ reference = "a" }, { reference = "b" }), "customer 1")
+        end
+      else
+        diff.notify({}, "customer 3")
+      end
+    end)
+    assert.is_true(s.dry_run)
+    assert.equal(4, s.would_change.items)
+    assert.equal(5, s.would_change.changes)
+    assert.same({ { field = "primaryEmail", count = 4 }, { field = "reference", count = 1 } }, s.would_change.fields)
+    assert.is_nil(io.open(path, "rb"))
+  end)
+
+  it("does not journal items whose edits were dry runs even without the dry_run option", function()
+    local path = tmpname()
+    bulk.each(range(2), { journal = path, quiet = true }, function(item)
+      diff.notify({ { field = "x", before = 1, after = 2 } }, "c " .. item.id)
+    end)
+    local entries, info = journal.load(path)
+    assert.equal(0, info.records)
+    assert.is_nil(entries["1"])
+    os.remove(path)
+  end)
+
+  it("writes a CSV or JSON-lines report, one row per item", function()
+    local csv, jsonl = tmpname() .. ".csv", tmpname() .. ".jsonl"
+    local function fn(item)
+      core.sleep(0.25)
+      if item.id == 2 then error('bad, "quoted"') end
+    end
+    bulk.each(range(3), { report = csv, quiet = true }, fn)
+    bulk.each(range(3), { report = jsonl, quiet = true }, fn)
+    local lines = read_lines(csv)
+    assert.equal("key,outcome,attempts,error,elapsed", lines[1])
+    assert.equal(4, #lines)
+    local text = table.concat(lines, "\n")
+    assert.matches('\n1,ok,,,0%.250', text)
+    assert.matches('\n2,failed,,"[^\n]*bad, ""quoted""', text)
+    local rows = {}
+    for _, l in ipairs(read_lines(jsonl)) do local r = cjson.decode(l); rows[r.key] = r end
+    assert.equal("ok", rows[1].outcome)
+    assert.equal("failed", rows[2].outcome)
+    assert.matches("bad", rows[2].error)
+    assert.near(0.25, rows[3].elapsed, 0.001)
+    os.remove(csv); os.remove(jsonl)
+  end)
+
+  it("refuses a report name it cannot write", function()
+    assert.has_error(function() bulk.each({}, { report = "x.txt", quiet = true }, function() end) end)
+  end)
+
+  it("raises on wrong argument types", function()
+    assert.has_error(function() bulk.each(42, {}, function() end) end)
+    assert.has_error(function() bulk.each({}, { concurrency = "x" }, function() end) end)
+    assert.has_error(function() bulk.each({}, {}, nil) end)
+  end)
+
+  it("accepts each(items, fn) and an empty list", function()
+    local s = bulk.each({}, function() end)
+    assert.equal(0, s.processed)
+    assert.is_true(s.ok)
+  end)
+
+  it("counts the engine's retries and 429s in the summary", function()
+    local s = bulk.each(range(3), { quiet = true }, function()
+      core.counters.retries = core.counters.retries + 2
+      core.counters.throttled = core.counters.throttled + 1
+    end)
+    assert.equal(6, s.retries)
+    assert.equal(3, s.throttled)
+  end)
+end)
