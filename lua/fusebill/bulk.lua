@@ -189,6 +189,7 @@ function bulk.each(items, opts, fn)
   local unobserve = diff.observe(function(changes)
     local state = ctx.in_flight[coroutine.running()]
     if state then state.dry = true end
+    prog:finish()   -- the edit prints its diff next: start it on a clean line
     note_changes(changes, state)
   end)
 
