@@ -16,7 +16,8 @@ CURL_LIBS  = $(shell pkg-config --libs libcurl)
 MHD_LIBS   = $(shell pkg-config --libs libmicrohttpd)
 EDIT_LIBS  = $(shell pkg-config --libs libedit)
 # lua-cjson is the one JSON codec; linked statically so the binary has no extra .so to find.
-CJSON_LIB  = $(shell pkg-config --variable=libdir lua5.4-cjson 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/liblua5.4-cjson.a
+# (the .pc file's libdir says /usr/lib, but Debian puts the archive in the multiarch dir: ask the compiler)
+CJSON_LIB  = $(shell $(CC) -print-file-name=liblua5.4-cjson.a)
 
 # Debian packages, and why each is here (the README repeats this list).
 DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-cjson-dev \
