@@ -1,0 +1,299 @@
+-- fb.customers against the sandbox: get, edit (faithful PUT), update (read-merge-write),
+-- list over every page, JSON null round trip, dry run. See FUSEBILL_API.md for the rules.
+local fusebill = require "fusebill"
+local sandbox = require "sandbox"
+
+local null = fusebill.null
+
+local function count_writes(sb)
+  local n = 0
+  for _, e in ipairs(sb:log()) do
+    if e.method ~= "GET" then n = n + 1 end
+  end
+  return n
+end
+
+-- captures what the code under test writes to io.stderr
+local function capture_stderr(fn)
+  local buf, real = {}, io.stderr
+  io.stderr = { write -- luacheck: ignore 122 = function(self, ...) for _, s in ipairs { ... } do buf[#buf + 1] = tostring(s) end
+                                          return self end }
+  local ok, a, b = pcall(fn)
+  io.stderr = real -- luacheck: ignore 122
+  assert(ok, a)
+  return table.concat(buf), a, b
+end
+
+local function find_change(changes, field)
+  for _, c in ipairs(changes) do
+    if c.field == field then return c end
+  end
+end
+
+describe("customers", function()
+  local sb, fb
+
+  setup(function()
+    sb = sandbox.start { args = { "--rate-limit", "none" } }
+    fb = fusebill.new { api_key = sb.key, base_url = sb.url, rate_limit = false, retry = { max_attempts = 1 } }
+  end)
+  teardown(function()
+    if fb then fb:close() end
+    if sb then sb:stop() end
+  end)
+  before_each(function() sb:control("POST", "/reset") end)
+
+  describe("get", function()
+    it("returns the customer and the response meta", function()
+      local c, meta = fb.customers:get(1)
+      assert.is_table(c, tostring(meta))
+      assert.equal(1, c.id)
+      assert.equal("Ada", c.firstName)
+      assert.equal(200, meta.status)
+    end)
+
+    it("returns nil and a not_found error for an unknown id", function()
+      local c, err = fb.customers:get(987654)
+      assert.is_nil(c)
+      assert.is_true(fusebill.is_error(err))
+      assert.equal("not_found", err.kind)
+      assert.equal(404, err.status)
+    end)
+
+    it("raises on an id that is not a positive integer", function()
+      assert.has_error(function() fb.customers:get("abc") end)
+      assert.has_error(function() fb.customers:get(1.5) end)
+      assert.has_error(function() fb.customers:get(nil) end)
+    end)
+  end)
+
+  describe("edit", function()
+    it("PUTs the body and returns the saved customer", function()
+      local c = assert(fb.customers:get(7))
+      c.firstName = "Sparse"
+      local saved, meta = fb.customers:edit(c)
+      assert.is_table(saved, tostring(meta))
+      assert.equal("Sparse", saved.firstName)
+      assert.equal("Sparse", assert(fb.customers:get(7)).firstName)
+    end)
+
+    it("is a faithful PUT: omitted fields become null", function()
+      assert(fb.customers:edit { id = 1, status = "Active", firstName = "Ada" })
+      local c = assert(fb.customers:get(1))
+      assert.equal("Ada", c.firstName)
+      assert.equal(null, c.lastName)
+    end)
+
+    it("blocks a missing id or status client-side: nothing is sent", function()
+      local before = #sb:log()
+      local r, err = fb.customers:edit { status = "Active", firstName = "X" }
+      assert.is_nil(r)
+      assert.equal("validation", err.kind)
+      assert.equal("id", err.field)
+      assert.equal("required", err.rule)
+      assert.equal(0, err.attempts)
+      r, err = fb.customers:edit { id = 1, firstName = "X" }
+      assert.is_nil(r)
+      assert.equal("status", err.field)
+      assert.equal("required", err.rule)
+      assert.equal(before, #sb:log())
+    end)
+
+    it("gives the server's 400 for a manual Suspended status", function()
+      local r, err = fb.customers:edit { id = 1, status = "Suspended", firstName = "Ada" }
+      assert.is_nil(r)
+      assert.equal(400, err.status)
+      assert.matches("Cannot manually suspend", tostring(err), 1, true)
+    end)
+
+    it("gives 404 for an unknown customer", function()
+      local r, err = fb.customers:edit { id = 987654, status = "Active" }
+      assert.is_nil(r)
+      assert.equal(404, err.status)
+      assert.equal("not_found", err.kind)
+    end)
+
+    it("makes assert() raise a readable message", function()
+      local ok, msg = pcall(function() assert(fb.customers:edit { id = 1 }) end)
+      assert.is_false(ok)
+      assert.matches("status is required", tostring(msg), 1, true)
+    end)
+
+    it("accepts 50 multi-byte characters (the exact limit)", function()
+      local c = assert(fb.customers:get(8))
+      c.firstName = ("é"):rep(50)
+      assert(fb.customers:edit(c))
+      assert.equal(("é"):rep(50), assert(fb.customers:get(8)).firstName)
+    end)
+  end)
+
+  describe("update", function()
+    it("changes only the given fields; the rest reads back as it was", function()
+      local before = assert(fb.customers:get(1))
+      local saved = assert(fb.customers:update(1, { lastName = "Byron" }))
+      assert.equal("Byron", saved.lastName)
+      local after = assert(fb.customers:get(1))
+      assert.equal("Byron", after.lastName)
+      for _, f in ipairs { "firstName", "primaryEmail", "title", "reference", "primaryPhone", "status",
+                           "currency", "quickBooksLatchType" } do
+        assert.same(before[f], after[f], f)
+      end
+      assert.same(before.customerReference.reference1, after.customerReference.reference1)
+      assert.same(before.customerReference.salesTrackingCodes, after.customerReference.salesTrackingCodes)
+      assert.same(before.customerAcquisition.source, after.customerAcquisition.source)
+    end)
+
+    it("merges nested objects field by field", function()
+      assert(fb.customers:update(1, { customerReference = { reference2 = "R2-1" },
+                                      customerAcquisition = { campaign = "spring" } }))
+      local c = assert(fb.customers:get(1))
+      assert.equal("R1-1", c.customerReference.reference1)
+      assert.equal("R2-1", c.customerReference.reference2)
+      assert.equal(1, #c.customerReference.salesTrackingCodes)
+      assert.equal("google", c.customerAcquisition.source)
+      assert.equal("spring", c.customerAcquisition.campaign)
+    end)
+
+    it("clears a field given fusebill.null (JSON null round trip)", function()
+      assert.not_equal(null, assert(fb.customers:get(1)).primaryPhone)
+      assert(fb.customers:update(1, { primaryPhone = null, customerReference = { reference1 = null } }))
+      local c = assert(fb.customers:get(1))
+      assert.equal(null, c.primaryPhone)
+      assert.equal(null, c.customerReference.reference1)
+      assert.equal("Lovelace", c.lastName)
+    end)
+
+    it("sends an empty list as [] so the codes can be cleared", function()
+      assert(fb.customers:update(1, { customerReference = { salesTrackingCodes = {} } }))
+      local c = assert(fb.customers:get(1))
+      assert.equal(0, #c.customerReference.salesTrackingCodes)
+      assert.equal("R1-1", c.customerReference.reference1)
+    end)
+
+    it("validates the changes before reading: nothing is sent", function()
+      local before = #sb:log()
+      local r, err = fb.customers:update(1, { lastName = ("x"):rep(51) })
+      assert.is_nil(r)
+      assert.equal("validation", err.kind)
+      assert.equal("lastName", err.field)
+      assert.equal("max_length", err.rule)
+      assert.equal(51, err.length)
+      assert.equal(before, #sb:log())
+    end)
+
+    it("refuses to change the id", function()
+      local r, err = fb.customers:update(1, { id = 2 })
+      assert.is_nil(r)
+      assert.equal("read_only", err.rule)
+    end)
+
+    it("returns the GET's error for an unknown customer", function()
+      local r, err = fb.customers:update(987654, { lastName = "X" })
+      assert.is_nil(r)
+      assert.equal(404, err.status)
+    end)
+  end)
+
+  describe("list", function()
+    it("iterates every item of every page", function()
+      local status, _, headers = sb:request("GET", "/customers?pageSize=1")
+      assert.equal(200, status)
+      local total = tonumber(headers["x-maxcount"])
+      assert.is_number(total)
+      local gets_before = #sb:log()
+      local seen, n = {}, 0
+      for c in fb.customers:list { page_size = 7 } do
+        assert.is_nil(seen[c.id], "id seen twice: " .. tostring(c.id))
+        seen[c.id] = true
+        n = n + 1
+      end
+      assert.equal(total, n)
+      assert.equal(math.ceil(total / 7), #sb:log() - gets_before)
+    end)
+
+    it("passes the query filter", function()
+      local n = 0
+      for c in fb.customers:list { query = "status:Active", page_size = 5 } do
+        assert.equal("Active", c.status)
+        n = n + 1
+      end
+      assert.is_true(n >= 4)
+    end)
+
+    it("stops early without fetching further pages", function()
+      local before = #sb:log()
+      local next_customer = fb.customers:list { page_size = 3 }
+      assert.is_table(next_customer())
+      assert.equal(1, #sb:log() - before)
+    end)
+
+    it("returns one page with list_page", function()
+      local items, info = fb.customers:list_page { page_size = 4, page = 1 }
+      assert.is_table(items, tostring(info))
+      assert.equal(4, #items)
+      assert.equal(1, info.page)
+      assert.is_number(info.max_page)
+    end)
+
+    it("raises on bad options", function()
+      assert.has_error(function() fb.customers:list { page_size = "many" } end)
+      assert.has_error(function() fb.customers:list { sort_order = "Up" } end)
+      assert.has_error(function() fb.customers:list { pagesize = 3 } end)
+    end)
+
+    it("raises the error object when a page fails", function()
+      local bad = fusebill.new { api_key = "MDpub3RoZXJrZXk=", base_url = sb.url, rate_limit = false,
+                                 retry = { max_attempts = 1 } }
+      local ok, err = pcall(function()
+        for _ in bad.customers:list {} do end
+      end)
+      bad:close()
+      assert.is_false(ok)
+      assert.is_true(fusebill.is_error(err))
+      assert.equal("auth", err.kind)
+    end)
+  end)
+
+  describe("dry run", function()
+    local dry
+    setup(function()
+      dry = fusebill.new { api_key = sb.key, base_url = sb.url, rate_limit = false, dry_run = true }
+    end)
+    teardown(function() dry:close() end)
+
+    it("edit sends no write and shows what the faithful PUT would null", function()
+      local writes = count_writes(sb)
+      local text, after, changes = capture_stderr(function()
+        return dry.customers:edit { id = 1, status = "Active", firstName = "Ada" }
+      end)
+      assert.equal(writes, count_writes(sb))
+      assert.is_table(after)
+      assert.equal("Ada", after.firstName)
+      assert.equal(null, after.lastName)
+      local c = find_change(changes, "lastName")
+      assert.is_table(c)
+      assert.equal("Lovelace", c.before)
+      assert.equal(null, c.after)
+      assert.is_nil(find_change(changes, "firstName"))
+      assert.matches("lastName", text, 1, true)
+      assert.equal("Lovelace", assert(fb.customers:get(1)).lastName)
+    end)
+
+    it("update sends no write and returns only the intended change", function()
+      local writes = count_writes(sb)
+      local _, after, changes = capture_stderr(function()
+        return dry.customers:update(1, { lastName = "Byron" })
+      end)
+      assert.equal(writes, count_writes(sb))
+      assert.equal("Byron", after.lastName)
+      assert.equal(1, #changes)
+      assert.equal("lastName", changes[1].field)
+    end)
+
+    it("still validates first", function()
+      local r, err = dry.customers:edit { id = 1 }
+      assert.is_nil(r)
+      assert.equal("validation", err.kind)
+    end)
+  end)
+end)

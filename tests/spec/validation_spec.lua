@@ -1,0 +1,197 @@
+-- The bad-input table: every entry must give a validation error naming the field and the
+-- rule, nothing may crash, and nothing may be sent (the sandbox's request log stays empty).
+local fusebill = require "fusebill"
+local sandbox = require "sandbox"
+
+local null = fusebill.null
+
+local function deep(n)
+  local root = {}
+  local t = root
+  for _ = 1, n do
+    t.next = {}
+    t = t.next
+  end
+  return root
+end
+
+local cyclic = {}
+cyclic.self = cyclic
+
+local function customer(t)
+  local c = { id = 1, status = "Active" }
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- { resource, body, field, rule[, length] }
+local BAD = {
+  { "customers", customer { firstName = ("a"):rep(51) }, "firstName", "max_length", 51 },
+  { "customers", customer { firstName = ("é"):rep(51) }, "firstName", "max_length", 51 },
+  { "customers", customer { lastName = ("日本"):rep(25) .. "x" }, "lastName", "max_length", 51 },
+  { "customers", customer { companyName = ("😀"):rep(51) }, "companyName", "max_length", 51 },
+  { "customers", customer { primaryEmail = ("a"):rep(250) .. "@b.com" }, "primaryEmail", "max_length", 256 },
+  { "customers", customer { primaryEmail = "not-an-email" }, "primaryEmail", "format" },
+  { "customers", customer { reference = ("r"):rep(256) }, "reference", "max_length", 256 },
+  { "customers", customer { primaryPhone = ("1"):rep(51) }, "primaryPhone", "max_length", 51 },
+  { "customers", customer { firstName = 42 }, "firstName", "type" },
+  { "customers", customer { firstName = true }, "firstName", "type" },
+  { "customers", customer { firstName = {} }, "firstName", "type" },
+  { "customers", customer { firstName = print }, "firstName", "type" },
+  { "customers", customer { firstName = "a\0b" }, "firstName", "nul" },
+  { "customers", customer { firstName = "caf\xe9" }, "firstName", "utf8" },
+  { "customers", customer { firstName = "\xff\xfe" }, "firstName", "utf8" },
+  { "customers", customer { firstName = "\xed\xa0\x80" }, "firstName", "utf8" },   -- a surrogate
+  { "customers", { id = 1 }, "status", "required" },
+  { "customers", { status = "Active" }, "id", "required" },
+  { "customers", customer { id = null }, "id", "required" },
+  { "customers", customer { status = null }, "status", "required" },
+  { "customers", customer { id = "1" }, "id", "type" },
+  { "customers", customer { id = 1.5 }, "id", "type" },
+  { "customers", customer { id = -3 }, "id", "range" },
+  { "customers", customer { id = 0 / 0 }, "id", "finite" },
+  { "customers", customer { id = math.huge }, "id", "finite" },
+  { "customers", customer { status = "active" }, "status", "enum" },
+  { "customers", customer { status = "Deleted" }, "status", "enum" },
+  { "customers", customer { title = "Sir" }, "title", "enum" },
+  { "customers", customer { customerAccountStatus = "Bad" }, "customerAccountStatus", "enum" },
+  { "customers", customer { quickBooksLatchType = "Maybe" }, "quickBooksLatchType", "enum" },
+  { "customers", customer { currency = "usd" }, "currency", "format" },
+  { "customers", customer { currency = "US" }, "currency", "format" },
+  { "customers", customer { parentId = 0 / 0 }, "parentId", "finite" },
+  { "customers", customer { quickBooksId = 0 / 0 }, "quickBooksId", "finite" },
+  { "customers", customer { quickBooksId = math.huge }, "quickBooksId", "finite" },
+  { "customers", customer { quickBooksId = -math.huge }, "quickBooksId", "finite" },
+  { "customers", customer { isParent = "yes" }, "isParent", "type" },
+  { "customers", customer { customerReference = "R1" }, "customerReference", "type" },
+  { "customers", customer { customerReference = { reference1 = ("x"):rep(256) } },
+    "customerReference.reference1", "max_length", 256 },
+  { "customers", customer { customerReference = { reference2 = 7 } }, "customerReference.reference2", "type" },
+  { "customers", customer { customerReference = { salesTrackingCodes = {
+      { type = "Sales Tracking Code 1", code = "A" }, { type = "Sales Tracking Code 1", code = "B" },
+      { type = "Sales Tracking Code 1", code = "C" }, { type = "Sales Tracking Code 1", code = "D" },
+      { type = "Sales Tracking Code 1", code = "E" }, { type = "Sales Tracking Code 1", code = "F" } } } },
+    "customerReference.salesTrackingCodes", "max_items", 6 },
+  { "customers", customer { customerReference = { salesTrackingCodes = { x = 1 } } },
+    "customerReference.salesTrackingCodes", "type" },
+  { "customers", customer { customerReference = { salesTrackingCodes = { { code = "a\0" } } } },
+    "customerReference.salesTrackingCodes[1].code", "nul" },
+  { "customers", customer { customerAcquisition = { campaign = ("c"):rep(256) } },
+    "customerAcquisition.campaign", "max_length", 256 },
+  { "customers", customer { customerAcquisition = { source = 0 / 0 } }, "customerAcquisition.source", "type" },
+  { "customers", customer { FirstName = "Ada" }, "FirstName", "unknown_field" },
+  { "customers", customer { extra = 0 / 0 }, "extra", "finite" },
+  { "customers", customer { extra = -math.huge }, "extra", "finite" },
+  { "customers", customer { extra = "bad\xc3" }, "extra", "utf8" },
+  { "customers", customer { extra = { nested = "a\0" } }, "extra.nested", "nul" },
+  { "customers", customer { extra = deep(1000) }, "extra", "depth" },
+  { "customers", customer { extra = deep(100000) }, "extra", "depth" },
+  { "customers", customer { extra = cyclic }, "extra", "depth" },
+  { "customers", customer { extra = coroutine.create(print) }, "extra", "type" },
+  { "customers", customer { [1] = "positional" }, "[1]", "type" },
+  { "sales_tracking_codes", { code = "EU" }, "id", "required" },
+  { "sales_tracking_codes", { id = 2, name = ("n"):rep(256) }, "name", "max_length", 256 },
+  { "sales_tracking_codes", { id = 2, description = ("d"):rep(1001) }, "description", "max_length", 1001 },
+  { "sales_tracking_codes", { id = 2, code = 5 }, "code", "type" },
+  { "purchase_product_items", { id = 1 }, "reference", "required" },
+  { "purchase_product_items", { reference = "X" }, "id", "required" },
+  { "purchase_product_items", { id = 1, reference = ("r"):rep(256) }, "reference", "max_length", 256 },
+  { "purchase_product_items", { id = 1, reference = "X", name = ("ü"):rep(101) }, "name", "max_length", 101 },
+  { "subscription_product_items", { id = 4, reference = "X", description = ("d"):rep(256) },
+    "description", "max_length", 256 },
+  { "subscription_product_items", { id = 4, reference = "a\0" }, "reference", "nul" },
+  { "subscription_product_items", { id = 4.5, reference = "X" }, "id", "type" },
+}
+
+local PUT_PATH = {
+  customers = "/v1/customers", sales_tracking_codes = "/v1/SalesTrackingCodes",
+  purchase_product_items = "/v1/purchaseProductItems", subscription_product_items = "/v1/SubscriptionProductItems",
+}
+
+describe("validation", function()
+  local sb, fb
+
+  setup(function()
+    sb = sandbox.start { args = { "--rate-limit", "none" } }
+    fb = fusebill.new { api_key = sb.key, base_url = sb.url, rate_limit = false, retry = { max_attempts = 1 } }
+  end)
+  teardown(function()
+    if fb then fb:close() end
+    if sb then sb:stop() end
+  end)
+
+  describe("bad input table", function()
+    local log_before
+    setup(function() log_before = #sb:log() end)
+
+    for i, case in ipairs(BAD) do
+      local resource, body, field, rule, length = case[1], case[2], case[3], case[4], case[5]
+      it(("#%d %s: %s %s"):format(i, resource, field, rule), function()
+        local ok, r, err = pcall(fb[resource].edit, fb[resource], body)
+        assert.is_true(ok, "raised: " .. tostring(r))
+        assert.is_nil(r)
+        assert.is_true(fusebill.is_error(err))
+        assert.equal("validation", err.kind)
+        assert.equal(field, err.field)
+        assert.equal(rule, err.rule)
+        if length then assert.equal(length, err.length) end
+        assert.equal(0, err.attempts)
+        assert.equal("PUT", err.method)
+        assert.equal(PUT_PATH[resource], err.path)
+        local s = tostring(err)
+        assert.matches(resource .. ":edit: " .. field, s, 1, true)
+      end)
+    end
+
+    it("sent nothing at all", function()
+      assert.equal(log_before, #sb:log())
+    end)
+  end)
+
+  it("words the length message as documented", function()
+    local _, err = fb.customers:edit { id = 1, status = "Active", firstName = ("é"):rep(51) }
+    assert.equal("customers:edit: firstName is 51 characters, the maximum is 50", err.message)
+  end)
+
+  it("reports every problem, the first by field name, in err.errors", function()
+    local _, err = fb.customers:edit { id = 1, status = "Nope", firstName = 1, lastName = 2 }
+    assert.equal("firstName", err.field)
+    assert.equal(3, #err.errors)
+    assert.matches("and 2 more problems", err.message, 1, true)
+  end)
+
+  it("lets unknown fields pass (the API ignores them) when they are plain JSON", function()
+    local v = require "fusebill.validate"
+    local c = v.compile(require("fusebill.schema").customers)
+    assert.is_nil(c.check { id = 1, status = "Active", note = { "a", 1, true, null } })
+    assert.is_nil(c.check { id = 1, status = "Active", firstName = ("é"):rep(50), middleName = null })
+  end)
+
+  it("raises on wrong argument types (programming errors)", function()
+    assert.has_error(function() fb.customers:edit("x") end)
+    assert.has_error(function() fb.customers:edit() end)
+    assert.has_error(function() fb.customers:update(1, "x") end)
+    assert.has_error(function() fb.customers:update("x", {}) end)
+    assert.has_error(function() fb.sales_tracking_codes:get({}) end)
+  end)
+
+  describe("fusebill.new options", function()
+    local function message(opts)
+      local ok, err = pcall(fusebill.new, opts)
+      assert.is_false(ok)
+      return tostring(err)
+    end
+    it("names the option with the wrong type", function()
+      assert.matches("timeout", message { timeout = "soon" }, 1, true)
+      assert.matches("api_key", message { api_key = 5 }, 1, true)
+      assert.matches("base_url", message { base_url = false }, 1, true)
+      assert.matches("dry_run", message { dry_run = "yes" }, 1, true)
+      assert.matches("rate_limit", message { rate_limit = "fast" }, 1, true)
+      assert.matches("retry.max_attempts", message { retry = { max_attempts = 0.5 } }, 1, true)
+      assert.matches("concurrency", message { concurrency = 0 }, 1, true)
+    end)
+    it("rejects unknown option names (a typo must not pass silently)", function()
+      assert.matches("dryrun", message { dryrun = true }, 1, true)
+    end)
+  end)
+end)
