@@ -109,3 +109,65 @@ lint:
 
 clean:
 	rm -rf build build-asan
+
+# ---- install and embedding ------------------------------------------------------------
+# build/libfusebill.so: the engine as a shared library. The engine API preloads
+# luaopen_cjson, so an embedding host need not know about cjson: the .so depends on
+# lua-cjson's shared library (Debian's liblua5.4-cjson.a is not PIC, so it cannot go
+# into a .so; static hosts link that archive instead, see fusebill.pc.in).
+# build/lua/fusebill.so: the Lua C module for stock lua5.4. Like Debian's cjson.so it
+# does not link liblua (the interpreter provides the Lua API) and it leaves out the
+# engine API (fb_engine.o), so `require "cjson"` finds lua-cjson's own module.
+SONAME     = libfusebill.so.0
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+LUA_CMOD_DIR ?= $(LIBDIR)/lua/5.4
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MODULE_OBJ = $(filter-out $(BUILD)/obj/fb_engine.o,$(LIB_OBJ))
+
+all: $(BUILD)/libfusebill.so $(BUILD)/lua/fusebill.so $(BUILD)/fusebill.pc
+
+$(BUILD)/libfusebill.so: $(LIB_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ -llua5.4-cjson $(CURL_LIBS) $(LUA_LIBS)
+	ln -sf libfusebill.so $(BUILD)/$(SONAME)
+
+$(BUILD)/lua/fusebill.so: $(MODULE_OBJ) | $(BUILD)/lua
+	$(CC) $(CFLAGS) -shared -o $@ $^ $(if $(CURL_LIBDIR),-L$(CURL_LIBDIR)) $(CURL_LIBS)
+
+# For the rockspec (luarocks' make backend passes LUA_INCDIR, CURL_INCDIR, CURL_LIBDIR).
+ALL_CFLAGS += $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) $(if $(CURL_INCDIR),-I$(CURL_INCDIR))
+.PHONY: lua-module install-lua-module
+lua-module: $(BUILD)/lua/fusebill.so
+install-lua-module: $(BUILD)/lua/fusebill.so
+	install -d $(DESTDIR)$(LUA_CMOD_DIR)
+	install -m 755 $< $(DESTDIR)$(LUA_CMOD_DIR)/fusebill.so
+
+$(BUILD)/fusebill.pc: core/fusebill.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(shell sed -n 's/^#define FB_VERSION "\(.*\)"/\1/p' core/fusebill.h)|g' $< > $@
+
+$(BUILD)/lua:
+	mkdir -p $@
+
+# DESTDIR for packagers; PREFIX=... for a private tree (tests install into a temp dir).
+install: $(BUILD)/fusebill $(BUILD)/fusebill-sandbox $(BUILD)/libfusebill.a $(BUILD)/libfusebill.so \
+         $(BUILD)/lua/fusebill.so $(BUILD)/fusebill.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(LUA_CMOD_DIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BUILD)/fusebill $(BUILD)/fusebill-sandbox $(DESTDIR)$(BINDIR)/
+	install -m 644 core/fusebill.h $(DESTDIR)$(INCLUDEDIR)/fusebill.h
+	install -m 644 $(BUILD)/libfusebill.a $(DESTDIR)$(LIBDIR)/libfusebill.a
+	install -m 755 $(BUILD)/libfusebill.so $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libfusebill.so
+	install -m 644 $(BUILD)/fusebill.pc $(DESTDIR)$(PKGCONFIGDIR)/fusebill.pc
+	install -m 755 $(BUILD)/lua/fusebill.so $(DESTDIR)$(LUA_CMOD_DIR)/fusebill.so
+	install -m 644 core/fusebill.1 $(DESTDIR)$(MANDIR)/man1/fusebill.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/fusebill $(DESTDIR)$(BINDIR)/fusebill-sandbox \
+	  $(DESTDIR)$(INCLUDEDIR)/fusebill.h $(DESTDIR)$(LIBDIR)/libfusebill.a \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libfusebill.so \
+	  $(DESTDIR)$(PKGCONFIGDIR)/fusebill.pc $(DESTDIR)$(LUA_CMOD_DIR)/fusebill.so \
+	  $(DESTDIR)$(MANDIR)/man1/fusebill.1

@@ -1,0 +1,31 @@
+/* Running Lua code in the host program the way lua.c does: a message handler that
+ * adds a traceback, SIGINT turned into a Lua error (and an abort of any HTTP wait),
+ * errors reported on stderr prefixed with the program name. Shared by main.c and
+ * the REPL. */
+#ifndef HOST_RUN_H
+#define HOST_RUN_H
+
+#include <setjmp.h>
+#include <signal.h>
+#include <lua.h>
+
+extern const char *host_progname;
+
+/* Set by the REPL while it waits in readline: SIGINT then jumps back to the
+ * prompt (clearing the line) instead of interrupting Lua. */
+extern volatile sig_atomic_t host_at_prompt;
+extern sigjmp_buf host_prompt_jmp;
+
+/* 1: SIGINT stays handled after the first one (the REPL); 0: the first Ctrl-C
+ * interrupts, a second one kills the process (lua.c's behaviour for scripts). */
+void host_signals_persistent(int on);
+void host_signals_install(lua_State *L);
+
+/* Calls the function below `narg` arguments on the stack in protected mode, with
+ * a traceback handler and SIGINT handling. Returns the lua_pcall status. */
+int host_docall(lua_State *L, int narg, int nres);
+/* Prints the error on top of the stack (if status != LUA_OK) and pops it. */
+int host_report(lua_State *L, int status);
+void host_message(const char *msg);
+
+#endif
