@@ -1,0 +1,85 @@
+-- Field validation that collects every problem of a request, each message naming
+-- the field ("firstName: maximum length is 50 characters.").
+local util = require "fusebill.sandbox.util"
+
+local null = util.null
+local M = {}
+
+function M.new()
+  return {}
+end
+
+local function present(v)
+  return v ~= nil and v ~= null
+end
+M.present = present
+
+-- A string of at most `max` UTF-8 characters, or absent/null. Returns the value or nil.
+function M.string(errs, name, v, max)
+  if not present(v) then return nil end
+  if type(v) ~= "string" then
+    errs[#errs + 1] = ("%s: must be a string."):format(name)
+    return nil
+  end
+  local n = util.ulen(v)
+  if not n then
+    errs[#errs + 1] = ("%s: is not valid UTF-8."):format(name)
+    return nil
+  end
+  if max and n > max then
+    errs[#errs + 1] = ("%s: maximum length is %d characters."):format(name, max)
+    return nil
+  end
+  return v
+end
+
+-- One of `values` (case-insensitive, as ASP.NET binds enums); returns the canonical one.
+function M.enum(errs, name, v, values)
+  if not present(v) then return nil end
+  if type(v) == "string" then
+    for _, c in ipairs(values) do
+      if c:lower() == v:lower() then return c end
+    end
+  end
+  errs[#errs + 1] = ("%s: '%s' is not a valid value. Valid values are: %s."):format(
+    name, tostring(v), table.concat(values, ", "))
+  return nil
+end
+
+-- One or more addresses separated by ';', 255 characters in all.
+function M.emails(errs, name, v)
+  local s = M.string(errs, name, v, 255)
+  if not s then return nil end
+  for part in (s .. ";"):gmatch("([^;]*);") do
+    local p = part:match("^%s*(.-)%s*$")
+    if p ~= "" and not p:match("^[^@%s]+@[^@%s]+%.[^@%s]+$") then
+      errs[#errs + 1] = ("%s: '%s' is not a valid email address."):format(name, p)
+      return nil
+    end
+  end
+  return s
+end
+
+function M.integer(errs, name, v)
+  if not present(v) then return nil end
+  local n = util.to_int(v)
+  if not n then errs[#errs + 1] = ("%s: must be an integer."):format(name) end
+  return n
+end
+
+function M.boolean(errs, name, v)
+  if not present(v) then return nil end
+  if type(v) ~= "boolean" then errs[#errs + 1] = ("%s: must be true or false."):format(name) return nil end
+  return v
+end
+
+function M.object(errs, name, v)
+  if not present(v) then return nil end
+  if type(v) ~= "table" or (#v > 0) then
+    errs[#errs + 1] = ("%s: must be an object."):format(name)
+    return nil
+  end
+  return v
+end
+
+return M

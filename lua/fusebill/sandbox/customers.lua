@@ -1,0 +1,278 @@
+-- Customers: GET by id, list, POST (new customers start as Draft), PUT (the body
+-- replaces the customer: omitted fields become null, currency excepted), and the
+-- dedicated status calls (activation, hold, unhold, cancellation).
+local util = require "fusebill.sandbox.util"
+local check = require "fusebill.sandbox.check"
+local paging = require "fusebill.sandbox.paging"
+
+local null = util.null
+local M = {}
+
+local STATUSES = { "Draft", "Active", "Hold", "Suspended", "Cancelled" }
+local ACCOUNT_STATUSES = { "Good", "PoorStanding", "Collection" }
+local TITLES = { "Mr", "Mrs", "Ms", "Miss", "Dr" }
+local LATCH = { "CreateNew", "LatchExisting", "DoNothing" }
+
+-- writable top-level strings and their maximum lengths (nil: no documented maximum)
+local STRINGS = {
+  { "firstName", 50 }, { "middleName", 50 }, { "lastName", 50 }, { "companyName", 50 }, { "suffix", 50 },
+  { "primaryPhone", 50 }, { "secondaryPhone", 50 }, { "reference", 255 },
+  { "salesforceId" }, { "salesforceAccountType" }, { "salesforceSynchStatus" }, { "netsuiteId" },
+  { "netsuiteSynchStatus" }, { "netsuiteCustomerType" }, { "portalUserName" }, { "quickBooksId" },
+  { "quickBooksSyncToken" }, { "hubSpotId" }, { "hubSpotCompanyId" }, { "geotabId" }, { "digitalRiverId" },
+}
+local EMAILS = { "primaryEmail", "secondaryEmail" }
+local ACQ = { "adContent", "campaign", "keyword", "landingPage", "medium", "source" }
+local REFS = { "reference1", "reference2", "reference3" }
+
+-- every scalar field of the object, in rendering order
+local SCALARS = { "id", "status", "customerAccountStatus", "currency", "canChangeCurrency", "title",
+  "primaryEmail", "secondaryEmail", "parentId", "isParent", "quickBooksLatchType",
+  "createdTimestamp", "modifiedTimestamp" }
+for _, s in ipairs(STRINGS) do SCALARS[#SCALARS + 1] = s[1] end
+
+local ALL = util.shallow_copy(SCALARS)
+for _, n in ipairs({ "monthlyRecurringRevenue", "netMonthlyRecurringRevenue", "customerReference",
+                     "customerAcquisition", "uri" }) do ALL[#ALL + 1] = n end
+local bind = util.binder(ALL)
+local bind_ref = util.binder({ "reference1", "reference2", "reference3", "salesTrackingCodes", "id", "uri" })
+local bind_acq = util.binder({ "adContent", "campaign", "keyword", "landingPage", "medium", "source", "id", "uri" })
+local bind_code = util.binder({ "id", "type", "code", "name", "uri" })
+
+local LIST_FIELDS = paging.fields(
+  (function()
+    local t = util.shallow_copy(SCALARS)
+    t[#t + 1] = "monthlyRecurringRevenue"
+    t[#t + 1] = "netMonthlyRecurringRevenue"
+    return t
+  end)(),
+  { reference1 = function(c) return c.customerReference and c.customerReference.reference1 end,
+    reference2 = function(c) return c.customerReference and c.customerReference.reference2 end,
+    reference3 = function(c) return c.customerReference and c.customerReference.reference3 end })
+
+local function nz(v)
+  if v == nil then return null end
+  return v
+end
+
+function M.render(c, ctx)
+  local o = {}
+  for _, f in ipairs(SCALARS) do o[f] = nz(c[f]) end
+  o.monthlyRecurringRevenue = util.money(c.monthlyRecurringRevenue)
+  o.netMonthlyRecurringRevenue = util.money(c.netMonthlyRecurringRevenue)
+  local uri = ctx.base .. "/customers/" .. c.id
+  o.uri = uri
+  local r = c.customerReference or {}
+  local codes = {}
+  for i, sc in ipairs(r.salesTrackingCodes or {}) do
+    local rec = ctx.st.codes[sc.id]
+    codes[i] = { id = sc.id, type = sc.type, code = sc.code, name = rec and rec.name or null,
+                 uri = ctx.base .. "/SalesTrackingCodes/" .. sc.id }
+  end
+  o.customerReference = { reference1 = nz(r.reference1), reference2 = nz(r.reference2),
+                          reference3 = nz(r.reference3), salesTrackingCodes = util.array(codes),
+                          id = c.id, uri = uri .. "/customerReference" }
+  local a = c.customerAcquisition or {}
+  local acq = { id = c.id, uri = uri .. "/customerAcquisition" }
+  for _, f in ipairs(ACQ) do acq[f] = nz(a[f]) end
+  o.customerAcquisition = acq
+  return o
+end
+
+local function not_found(id)
+  return 404, ("Customer with id %s not found."):format(tostring(id))
+end
+
+-- Validates the writable fields of body `b` (already bound) into a fresh record
+-- (omitted = nil). Appends messages to errs.
+local function writable(ctx, b, errs)
+  local rec = {}
+  for _, s in ipairs(STRINGS) do rec[s[1]] = check.string(errs, s[1], b[s[1]], s[2]) end
+  for _, f in ipairs(EMAILS) do rec[f] = check.emails(errs, f, b[f]) end
+  rec.title = check.enum(errs, "title", b.title, TITLES)
+  rec.quickBooksLatchType = check.enum(errs, "quickBooksLatchType", b.quickBooksLatchType, LATCH)
+  rec.parentId = check.integer(errs, "parentId", b.parentId)
+  local ref = { salesTrackingCodes = {} }
+  local rb = check.object(errs, "customerReference", b.customerReference)
+  if rb then
+    rb = bind_ref(rb)
+    for _, f in ipairs(REFS) do ref[f] = check.string(errs, "customerReference." .. f, rb[f], 255) end
+    local codes = rb.salesTrackingCodes
+    if check.present(codes) then
+      if type(codes) ~= "table" then
+        errs[#errs + 1] = "customerReference.salesTrackingCodes: must be an array."
+      elseif #codes > 5 then
+        errs[#errs + 1] = "customerReference.salesTrackingCodes: at most 5 sales tracking codes are allowed."
+      else
+        for i, sc in ipairs(codes) do
+          local name = ("customerReference.salesTrackingCodes[%d]"):format(i - 1)
+          if type(sc) ~= "table" then
+            errs[#errs + 1] = name .. ": must be an object with type and code."
+          else
+            sc = bind_code(sc)
+            local found
+            local id = util.to_int(sc.id)
+            if type(sc.code) == "string" and type(sc.type) == "string" then
+              for _, c in pairs(ctx.st.codes) do
+                if c.code == sc.code and c.type:lower() == sc.type:lower() then found = c break end
+              end
+              if not found then
+                errs[#errs + 1] = ("%s: sales tracking code %s does not exist under type %s."):format(
+                  name, sc.code, sc.type)
+              end
+            elseif id then
+              found = ctx.st.codes[id]
+              if not found then errs[#errs + 1] = ("%s: sales tracking code %d does not exist."):format(name, id) end
+            else
+              errs[#errs + 1] = name .. ": type and code are required."
+            end
+            if found then ref.salesTrackingCodes[#ref.salesTrackingCodes + 1] =
+              { id = found.id, type = found.type, code = found.code } end
+          end
+        end
+      end
+    end
+  end
+  rec.customerReference = ref
+  local acq = {}
+  local ab = check.object(errs, "customerAcquisition", b.customerAcquisition)
+  if ab then
+    ab = bind_acq(ab)
+    for _, f in ipairs(ACQ) do acq[f] = check.string(errs, "customerAcquisition." .. f, ab[f], 255) end
+  end
+  rec.customerAcquisition = acq
+  return rec
+end
+
+local function currency(errs, v)
+  if not check.present(v) then return nil end
+  if type(v) ~= "string" or not v:match("^%a%a%a$") then
+    errs[#errs + 1] = "currency: must be a 3-letter ISO 4217 code."
+    return nil
+  end
+  return v:upper()
+end
+
+function M.get(ctx)
+  local c = ctx.st.customers[ctx.id]
+  if not c then return not_found(ctx.id) end
+  return 200, M.render(c, ctx)
+end
+
+function M.list(ctx)
+  local page, headers = paging.apply(ctx.sorted("customers"), ctx.q, LIST_FIELDS)
+  if not page then return 400, headers end
+  local out = {}
+  for i, c in ipairs(page) do out[i] = M.render(c, ctx) end
+  return 200, util.array(out), headers
+end
+
+function M.create(ctx)
+  local b, st, msg = ctx:object()
+  if not b then return st, msg end
+  b = bind(b)
+  local errs = {}
+  local rec = writable(ctx, b, errs)
+  rec.currency = currency(errs, b.currency) or "USD"
+  rec.customerAccountStatus = check.enum(errs, "customerAccountStatus", b.customerAccountStatus,
+                                         ACCOUNT_STATUSES) or "Good"
+  if #errs > 0 then return 400, errs end
+  local id = ctx.next_id("customer")
+  rec.id, rec.status, rec.canChangeCurrency, rec.isParent = id, "Draft", true, false
+  rec.monthlyRecurringRevenue, rec.netMonthlyRecurringRevenue = 0, 0
+  rec.createdTimestamp = util.timestamp(ctx.now)
+  rec.modifiedTimestamp = util.timestamp7(ctx.now)
+  ctx.st.customers[id] = rec
+  return 200, M.render(rec, ctx)
+end
+
+-- the status rule of a PUT; returns nil when allowed, else status, message
+local function transition(ctx, c, new)
+  local old = c.status
+  if old == new then return nil end
+  if new == "Suspended" then
+    return 400, "Cannot manually suspend customer, the system is in charge of suspending customers."
+  end
+  if old == "Suspended" then
+    return 409, "Cannot manually unsuspend customer, the system is in charge of suspending customers."
+  end
+  if new == "Draft" then
+    return 409, ("Customer %d cannot return to Draft: it has already been activated."):format(c.id)
+  end
+  if not ctx.cfg.status_via_put and (new == "Hold" or new == "Cancelled" or old == "Hold" or old == "Cancelled") then
+    return 409, ("Customer status cannot change from %s to %s through PUT /v1/customers; use the dedicated "
+                 .. "hold, unhold or cancellation call."):format(old, new)
+  end
+  return nil
+end
+
+function M.put(ctx)
+  local b, st, msg = ctx:object()
+  if not b then return st, msg end
+  b = bind(b)
+  local errs = {}
+  local id
+  if not check.present(b.id) then errs[#errs + 1] = "Customer id is required."
+  else id = check.integer(errs, "id", b.id) end
+  local status
+  if not check.present(b.status) then errs[#errs + 1] = "Customer status is required."
+  else status = check.enum(errs, "status", b.status, STATUSES) end
+  local rec = writable(ctx, b, errs)
+  local cur = currency(errs, b.currency)
+  local account = check.enum(errs, "customerAccountStatus", b.customerAccountStatus, ACCOUNT_STATUSES)
+  if #errs > 0 then return 400, errs end
+  local c = ctx.st.customers[id]
+  if not c then return not_found(id) end
+  if cur and cur ~= (c.currency or "USD") and not c.canChangeCurrency then
+    return 400, "currency: cannot be changed after the customer is created."
+  end
+  local ts, tmsg = transition(ctx, c, status)
+  if ts then return ts, tmsg end
+  rec.id, rec.status = id, status
+  rec.currency = cur or c.currency
+  rec.canChangeCurrency = c.canChangeCurrency
+  rec.customerAccountStatus = account or c.customerAccountStatus
+  rec.monthlyRecurringRevenue, rec.netMonthlyRecurringRevenue = c.monthlyRecurringRevenue, c.netMonthlyRecurringRevenue
+  rec.isParent, rec.createdTimestamp = c.isParent, c.createdTimestamp
+  rec.modifiedTimestamp = util.timestamp7(ctx.now)
+  ctx.st.customers[id] = rec
+  return 200, M.render(rec, ctx)
+end
+
+-- dedicated status calls ---------------------------------------------------------------
+
+local function customer_id(ctx)
+  if ctx.id then return ctx.id end
+  local b, st, msg = ctx:object()
+  if not b then return nil, st, msg end
+  b = util.binder({ "customerId" })(b)
+  local errs = {}
+  if not check.present(b.customerId) then return nil, 400, "customerId is required." end
+  local id = check.integer(errs, "customerId", b.customerId)
+  if not id then return nil, 400, errs end
+  return id
+end
+
+local function move(from, to, verb)
+  return function(ctx)
+    local id, st, msg = customer_id(ctx)
+    if not id then return st, msg end
+    local c = ctx.st.customers[id]
+    if not c then return not_found(id) end
+    local ok = false
+    for _, f in ipairs(from) do if c.status == f then ok = true end end
+    if not ok then
+      return 409, ("Cannot %s customer %d: its status is %s."):format(verb, id, c.status)
+    end
+    c.status = to
+    c.modifiedTimestamp = util.timestamp7(ctx.now)
+    return 200, M.render(c, ctx)
+  end
+end
+
+M.activate = move({ "Draft" }, "Active", "activate")
+M.hold = move({ "Active" }, "Hold", "hold")
+M.unhold = move({ "Hold" }, "Active", "unhold")
+M.cancel = move({ "Draft", "Active", "Hold", "Suspended" }, "Cancelled", "cancel")
+
+return M

@@ -1,0 +1,78 @@
+-- Route table: case-insensitive paths, optional trailing slash, `#` = integer id.
+local customers = require "fusebill.sandbox.customers"
+local codes = require "fusebill.sandbox.tracking_codes"
+local items = require "fusebill.sandbox.items"
+
+local M = {}
+
+local ROUTES = {
+  { "GET", "customers", customers.list },
+  { "POST", "customers", customers.create },
+  { "PUT", "customers", customers.put },
+  { "GET", "customers/#", customers.get },
+  { "POST", "customeractivation", customers.activate },
+  { "POST", "customerhold/#", customers.hold },
+  { "POST", "customers/unhold", customers.unhold },
+  { "POST", "customercancellation", customers.cancel },
+  { "GET", "salestrackingcodes", codes.list },
+  { "POST", "salestrackingcodes", codes.create },
+  { "PUT", "salestrackingcodes", codes.put },
+  { "GET", "salestrackingcodes/#", codes.get },
+  { "POST", "salestrackingcodes/retire/#", codes.retire },
+  { "POST", "purchaseproductitems", items.create_purchase },
+  { "PUT", "purchaseproductitems", items.put_purchase },
+  { "GET", "purchaseproductitems/#", items.get_purchase },
+  { "DELETE", "purchaseproductitems/#", items.delete_purchase },
+  { "POST", "subscriptionproductitems", items.create_subscription },
+  { "PUT", "subscriptionproductitems", items.put_subscription },
+  { "GET", "subscriptionproductitems/#", items.get_subscription },
+  { "GET", "subscriptionproducts/#/items", items.list_subscription },
+}
+
+-- compile "a/#/b" into segment lists
+for _, r in ipairs(ROUTES) do
+  local segs = {}
+  for s in r[2]:gmatch("[^/]+") do segs[#segs + 1] = s end
+  r.segs = segs
+end
+
+-- Splits "/v1/Customers/7/" into {"customers","7"}; nil when not under /v1.
+function M.segments(path)
+  local segs = {}
+  for s in path:lower():gmatch("[^/]+") do segs[#segs + 1] = s end
+  if segs[1] ~= "v1" then return nil end
+  table.remove(segs, 1)
+  return segs
+end
+
+local function match(r, segs)
+  if #r.segs ~= #segs then return false end
+  local id
+  for i, s in ipairs(r.segs) do
+    if s == "#" then
+      if not segs[i]:match("^%-?%d+$") then return false end
+      id = math.tointeger(tonumber(segs[i]))
+      if not id then return false end
+    elseif s ~= segs[i] then
+      return false
+    end
+  end
+  return true, id
+end
+
+-- Returns handler, id | nil, "method" (path known, method not) | nil, "route"
+function M.find(method, path)
+  local segs = M.segments(path)
+  if not segs then return nil, "route" end
+  local other = false
+  for _, r in ipairs(ROUTES) do
+    local ok, id = match(r, segs)
+    if ok then
+      if r[1] == method then return r[3], id end
+      other = true
+    end
+  end
+  return nil, other and "method" or "route"
+end
+
+return M
