@@ -1,0 +1,268 @@
+/* core.client(opts): the userdata behind a `fusebill.new{...}` object.
+ *
+ * The API key goes into the Authorization header list when the client is made
+ * and nowhere else: it is not kept as a field, not returned by options(), and
+ * wiped from memory when the client is closed. */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include "fb_client.h"
+#include "fusebill.h"
+
+fb_client *fb_client_check(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, FB_CLIENT_MT);
+}
+
+/* Frees a header list after wiping it: one of its strings holds the key. */
+static void wipe_headers(struct curl_slist *list) {
+  for (struct curl_slist *h = list; h; h = h->next) explicit_bzero(h->data, strlen(h->data));
+  curl_slist_free_all(list);
+}
+
+/* One cleanup for close(), __close and __gc, as liolib does for files. Calls in
+ * flight hold a reference to the client, so __gc never runs under them; an
+ * explicit close() with calls in flight only marks the client closed. */
+static int client_close(lua_State *L) {
+  fb_client *cl = fb_client_check(L, 1);
+  cl->closed = 1;
+  if (cl->inflight > 0 || !cl->base_url) return 0;
+  wipe_headers(cl->headers);
+  wipe_headers(cl->json_headers);
+  cl->headers = cl->json_headers = NULL;
+  free(cl->base_url);
+  free(cl->cacert);
+  free(cl->user_agent);
+  cl->base_url = cl->cacert = cl->user_agent = NULL;
+  return 0;
+}
+
+/* ---- options ----------------------------------------------------------------- */
+
+static const char *opt_string(lua_State *L, const char *name, const char *def) {
+  int t = lua_getfield(L, 1, name);
+  const char *s = def;
+  if (t != LUA_TNIL) {
+    if (t != LUA_TSTRING) luaL_error(L, "fusebill.new: option '%s' must be a string, got %s", name, luaL_typename(L, -1));
+    s = lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);   /* the string stays alive in the options table */
+  return s;
+}
+
+static double opt_seconds(lua_State *L, const char *name, double def) {
+  int t = lua_getfield(L, 1, name);
+  double v = def;
+  if (t != LUA_TNIL) {
+    if (t != LUA_TNUMBER) luaL_error(L, "fusebill.new: option '%s' must be a number of seconds, got %s", name, luaL_typename(L, -1));
+    v = lua_tonumber(L, -1);
+    if (!(v > 0) || isinf(v)) luaL_error(L, "fusebill.new: option '%s' must be a positive number of seconds", name);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static int opt_bool(lua_State *L, const char *name) {
+  int t = lua_getfield(L, 1, name);
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+    luaL_error(L, "fusebill.new: option '%s' must be a boolean, got %s", name, luaL_typename(L, -1));
+  int v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* rate_limit: "auto" (follow the headers), a number per minute, or false / "off". */
+static void opt_rate(lua_State *L, fb_client *cl) {
+  int t = lua_getfield(L, 1, "rate_limit");
+  if (t == LUA_TNIL || (t == LUA_TSTRING && strcmp(lua_tostring(L, -1), "auto") == 0)) {
+    fb_rate_init(&cl->rate, FB_RATE_AUTO, 0);
+  } else if ((t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) ||
+             (t == LUA_TSTRING && strcmp(lua_tostring(L, -1), "off") == 0)) {
+    fb_rate_init(&cl->rate, FB_RATE_OFF, 0);
+  } else if (t == LUA_TNUMBER && lua_tonumber(L, -1) > 0 && !isinf(lua_tonumber(L, -1))) {
+    cl->rate_per_minute = lua_tonumber(L, -1);
+    fb_rate_init(&cl->rate, FB_RATE_FIXED, cl->rate_per_minute);
+  } else {
+    luaL_error(L, "fusebill.new: option 'rate_limit' must be \"auto\", \"off\", false or a positive number of requests per minute");
+  }
+  lua_pop(L, 1);
+}
+
+static int is_loopback(const char *host) {
+  return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+         strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
+}
+
+/* Checks the base URL and records where its path starts, so error messages can
+ * show "PUT /v1/customers" without the scheme and host. */
+static void check_base_url(lua_State *L, fb_client *cl, int has_key) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL;
+  if (!u || curl_url_set(u, CURLUPART_URL, cl->base_url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+    curl_url_cleanup(u);
+    luaL_error(L, "fusebill.new: option 'base_url' is not a valid URL");
+  }
+  int plain = strcmp(scheme, "http") == 0, tls = strcmp(scheme, "https") == 0;
+  int local = is_loopback(host);
+  lua_pushstring(L, host);
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(u);
+  if (!plain && !tls) luaL_error(L, "fusebill.new: option 'base_url' must be an http(s) URL");
+  if (plain && has_key && !local)
+    luaL_error(L, "fusebill.new: refusing to send the API key over plain http to %s; use https", lua_tostring(L, -1));
+  lua_pop(L, 1);
+  const char *after_scheme = strstr(cl->base_url, "://") + 3;
+  const char *slash = strchr(after_scheme, '/');
+  cl->origin_len = slash ? (size_t)(slash - cl->base_url) : strlen(cl->base_url);
+}
+
+static struct curl_slist *append(lua_State *L, struct curl_slist *list, const char *line) {
+  struct curl_slist *l = curl_slist_append(list, line);
+  if (!l) {
+    wipe_headers(list);
+    luaL_error(L, "fusebill.new: out of memory");
+  }
+  return l;
+}
+
+static void build_headers(lua_State *L, fb_client *cl, const char *key) {
+  struct curl_slist *h = NULL;
+  h = append(L, h, "Accept: application/json");
+  h = append(L, h, "Expect:");     /* no 100-continue round trip before a PUT body */
+  if (key) {
+    size_t n = strlen(key) + sizeof "Authorization: Basic ";
+    char *line = malloc(n);
+    if (!line) luaL_error(L, "fusebill.new: out of memory");
+    strcpy(line, "Authorization: Basic ");
+    strcat(line, key);
+    struct curl_slist *l = curl_slist_append(h, line);
+    explicit_bzero(line, n);
+    free(line);
+    if (!l) { wipe_headers(h); luaL_error(L, "fusebill.new: out of memory"); }
+    h = l;
+  }
+  cl->headers = h;
+  /* The same list plus Content-Type: curl_slist has no sharing, so copy. */
+  struct curl_slist *j = NULL;
+  for (struct curl_slist *x = h; x; x = x->next) {
+    struct curl_slist *l = curl_slist_append(j, x->data);
+    if (!l) { wipe_headers(j); luaL_error(L, "fusebill.new: out of memory"); }
+    j = l;
+  }
+  cl->json_headers = append(L, j, "Content-Type: application/json");
+}
+
+static char *dup_or_fail(lua_State *L, const char *s) {
+  char *d = strdup(s);
+  if (!d) luaL_error(L, "fusebill.new: out of memory");
+  return d;
+}
+
+static int core_client(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  fb_client *cl = lua_newuserdatauv(L, sizeof *cl, 0);
+  memset(cl, 0, sizeof *cl);
+  luaL_setmetatable(L, FB_CLIENT_MT);
+  cl->loop = fb_loop_get(L);
+
+  const char *key = opt_string(L, "api_key", NULL);
+  if (key) {
+    for (const char *p = key; *p; p++)
+      if (iscntrl((unsigned char)*p) || *p == ' ')
+        luaL_error(L, "fusebill.new: option 'api_key' must not contain spaces or control characters");
+    if (strlen(key) > 1024 || !*key) luaL_error(L, "fusebill.new: option 'api_key' must be 1 to 1024 characters");
+  }
+  cl->base_url = dup_or_fail(L, opt_string(L, "base_url", "https://secure.fusebill.com/v1"));
+  size_t n = strlen(cl->base_url);
+  while (n > 0 && cl->base_url[n - 1] == '/') cl->base_url[--n] = '\0';
+  check_base_url(L, cl, key != NULL);
+  cl->timeout_ms = (long)(opt_seconds(L, "timeout", 30) * 1000);
+  cl->connect_timeout_ms = (long)(opt_seconds(L, "connect_timeout", 10) * 1000);
+  const char *cacert = opt_string(L, "cacert", NULL);
+  if (cacert) cl->cacert = dup_or_fail(L, cacert);
+  const char *extra = opt_string(L, "user_agent", NULL);
+  lua_pushfstring(L, "fusebill/%s (%s; %s)%s%s", FB_VERSION, curl_version(), LUA_RELEASE,
+                  extra ? " " : "", extra ? extra : "");
+  cl->user_agent = dup_or_fail(L, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  fb_retry_defaults(&cl->retry);
+  lua_getfield(L, 1, "retry");
+  fb_retry_read(L, -1, &cl->retry);
+  lua_pop(L, 1);
+  opt_rate(L, cl);
+  cl->verbose = opt_bool(L, "verbose");
+  cl->dry_run = opt_bool(L, "dry_run");
+  build_headers(L, cl, key);
+  return 1;
+}
+
+/* client:options(): the effective settings, for display. Never the key. */
+static int client_options(lua_State *L) {
+  fb_client *cl = fb_client_check(L, 1);
+  lua_createtable(L, 0, 10);
+  lua_pushstring(L, cl->base_url ? cl->base_url : "");
+  lua_setfield(L, -2, "base_url");
+  lua_pushnumber(L, cl->timeout_ms / 1000.0);
+  lua_setfield(L, -2, "timeout");
+  lua_pushnumber(L, cl->connect_timeout_ms / 1000.0);
+  lua_setfield(L, -2, "connect_timeout");
+  if (cl->cacert) {
+    lua_pushstring(L, cl->cacert);
+    lua_setfield(L, -2, "cacert");
+  }
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, cl->retry.max_attempts);
+  lua_setfield(L, -2, "max_attempts");
+  lua_pushnumber(L, cl->retry.base_delay);
+  lua_setfield(L, -2, "base_delay");
+  lua_pushnumber(L, cl->retry.max_delay);
+  lua_setfield(L, -2, "max_delay");
+  lua_pushinteger(L, cl->retry.budget);
+  lua_setfield(L, -2, "budget");
+  lua_setfield(L, -2, "retry");
+  if (cl->rate.mode == FB_RATE_FIXED) lua_pushnumber(L, cl->rate_per_minute);
+  else lua_pushstring(L, cl->rate.mode == FB_RATE_AUTO ? "auto" : "off");
+  lua_setfield(L, -2, "rate_limit");
+  lua_pushboolean(L, cl->verbose);
+  lua_setfield(L, -2, "verbose");
+  lua_pushboolean(L, cl->dry_run);
+  lua_setfield(L, -2, "dry_run");
+  lua_pushstring(L, cl->user_agent ? cl->user_agent : "");
+  lua_setfield(L, -2, "user_agent");
+  return 1;
+}
+
+static int client_tostring(lua_State *L) {
+  fb_client *cl = fb_client_check(L, 1);
+  if (cl->closed) lua_pushliteral(L, "fusebill.client (closed)");
+  else lua_pushfstring(L, "fusebill.client (%s)", cl->base_url);
+  return 1;
+}
+
+static const luaL_Reg client_methods[] = {
+  {"request", fb_request},
+  {"options", client_options},
+  {"close", client_close},
+  {NULL, NULL}
+};
+
+void fb_client_open(lua_State *L) {
+  if (luaL_newmetatable(L, FB_CLIENT_MT)) {
+    luaL_newlib(L, client_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, client_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, client_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, client_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, core_client);
+  lua_setfield(L, -2, "client");
+}

@@ -1,0 +1,38 @@
+/* The client: connection settings, retry policy and pacing shared by every call
+ * made through it. Internal to libfusebill. */
+#ifndef FB_CLIENT_H
+#define FB_CLIENT_H
+
+#include <curl/curl.h>
+#include <lua.h>
+#include "fb_loop.h"
+#include "fb_rate.h"
+#include "fb_retry.h"
+
+#define FB_CLIENT_MT "fusebill.client"
+#define FB_DECODE_KEY "fusebill.decode"   /* registry: a private cjson.safe decode */
+
+typedef struct fb_client {
+  fb_loop *loop;
+  char *base_url;                  /* without a trailing slash */
+  size_t origin_len;               /* length of "https://host:port" in base_url */
+  struct curl_slist *headers;      /* Authorization, Accept, User-Agent ... */
+  struct curl_slist *json_headers; /* the same plus Content-Type, for bodies */
+  char *cacert;
+  char *user_agent;
+  long timeout_ms, connect_timeout_ms;
+  double rate_per_minute;          /* 0 with rate_limit "auto" or off */
+  fb_retry_policy retry;
+  fb_rate rate;
+  int verbose, dry_run, inflight, closed;
+} fb_client;
+
+fb_client *fb_client_check(lua_State *L, int idx);
+
+/* client:request(method, path, body, query) -> value, meta | nil, err */
+int fb_request(lua_State *L);
+
+/* core.client(opts) */
+void fb_client_open(lua_State *L);
+
+#endif

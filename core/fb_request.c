@@ -1,0 +1,439 @@
+/* One API call: pace, send, classify, maybe back off and send again.
+ *
+ * The call is a small state machine kept in a userdata on the caller's stack,
+ * so it survives a coroutine yield: a managed coroutine yields at every wait
+ * (pacing, transfer, backoff) and continues in call_run when resumed; any other
+ * caller drives the loop right here until the wait is over. Lua is never called
+ * from inside a curl callback: the callbacks only copy bytes into C buffers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <lauxlib.h>
+#include "fb_client.h"
+#include "fb_error.h"
+
+/* Stack layout of a call: 1 client, 2 method, 3 path, 4 body, 5 query, 6 call. */
+#define BODY_IDX 4
+#define CALL_IDX 6
+#define MAX_BODY (64u << 20)     /* a response bigger than this is refused */
+#define MAX_429_WAIT 600.0       /* never sleep longer than this on a server's word */
+
+enum { ST_PACE, ST_SENT };
+
+typedef struct fb_call {
+  fb_wait wait;
+  fb_client *client;
+  CURL *easy;
+  const char *method;
+  char *url;
+  size_t target_off;       /* where "/v1/..." starts in url: the path errors show */
+  const char *body;        /* the Lua string at BODY_IDX, or NULL */
+  size_t body_len;
+  int state, attempt, in_flight;
+  double sent_at;
+  long status;
+  char *resp;              /* response body */
+  size_t resp_len, resp_cap;
+  char *xhdr;              /* x-* response headers as "name\0value\0" pairs */
+  size_t xhdr_len, xhdr_cap;
+  fb_limits limits;
+  char errbuf[CURL_ERROR_SIZE];
+} fb_call;
+
+static const char *const methods[] = { "GET", "PUT", "POST", "DELETE", "PATCH", NULL };
+
+/* ---- curl callbacks: bytes into buffers, nothing else --------------------- */
+
+static int grow(char **buf, size_t *cap, size_t need) {
+  if (need <= *cap) return 1;
+  size_t n = *cap ? *cap : 1024;
+  while (n < need) n *= 2;
+  char *p = realloc(*buf, n);
+  if (!p) return 0;
+  *buf = p;
+  *cap = n;
+  return 1;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud) {
+  fb_call *c = ud;
+  size_t len = size * n;
+  if (c->resp_len + len > MAX_BODY || !grow(&c->resp, &c->resp_cap, c->resp_len + len + 1))
+    return 0;  /* curl fails the transfer with CURLE_WRITE_ERROR */
+  memcpy(c->resp + c->resp_len, data, len);
+  c->resp_len += len;
+  return len;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *ud) {
+  fb_call *c = ud;
+  size_t len = size * n;
+  if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {   /* a new response: forget the last */
+    c->xhdr_len = 0;
+    fb_limits_clear(&c->limits);
+    return len;
+  }
+  fb_limits_parse_header(&c->limits, line, len);
+  const char *colon = memchr(line, ':', len);
+  if (colon && len > 2 && (line[0] == 'x' || line[0] == 'X') && line[1] == '-') {
+    size_t name_len = (size_t)(colon - line);
+    const char *v = colon + 1, *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    size_t vlen = (size_t)(end - v);
+    if (grow(&c->xhdr, &c->xhdr_cap, c->xhdr_len + name_len + vlen + 2)) {
+      for (size_t i = 0; i < name_len; i++)
+        c->xhdr[c->xhdr_len++] = (char)((line[i] >= 'A' && line[i] <= 'Z') ? line[i] + 32 : line[i]);
+      c->xhdr[c->xhdr_len++] = '\0';
+      memcpy(c->xhdr + c->xhdr_len, v, vlen);
+      c->xhdr_len += vlen;
+      c->xhdr[c->xhdr_len++] = '\0';
+    }
+  }
+  return len;
+}
+
+/* ---- the call object -------------------------------------------------------- */
+
+static void call_release_transfer(fb_call *c) {
+  fb_loop_cancel(c->client->loop, &c->wait);
+  if (c->in_flight) {
+    c->client->inflight--;
+    c->in_flight = 0;
+  }
+}
+
+static int call_gc(lua_State *L) {
+  fb_call *c = lua_touserdata(L, 1);
+  if (!c->client) return 0;
+  call_release_transfer(c);
+  fb_loop_release_easy(c->client->loop, c->easy);
+  free(c->url);
+  free(c->resp);
+  free(c->xhdr);
+  c->client = NULL;
+  return 0;
+}
+
+static void setup_transfer(fb_call *c) {
+  fb_client *cl = c->client;
+  CURL *e = c->easy;
+  c->resp_len = c->xhdr_len = 0;
+  c->errbuf[0] = '\0';
+  fb_limits_clear(&c->limits);
+  curl_easy_setopt(e, CURLOPT_URL, c->url);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->body ? cl->json_headers : cl->headers);
+  if (strcmp(c->method, "GET") == 0) {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
+    if (c->body) {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+    } else if (strcmp(c->method, "DELETE") != 0) {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+    }
+  }
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, cl->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cl->connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, cl->user_agent);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (cl->cacert) curl_easy_setopt(e, CURLOPT_CAINFO, cl->cacert);
+}
+
+/* ---- results ---------------------------------------------------------------- */
+
+/* Decodes the response body with the private cjson.safe instance; pushes the
+ * value, or nil when it is not JSON. */
+static void push_decoded(lua_State *L, const fb_call *c) {
+  lua_getfield(L, LUA_REGISTRYINDEX, FB_DECODE_KEY);
+  lua_pushlstring(L, c->resp ? c->resp : "", c->resp_len);
+  lua_call(L, 1, 1);
+}
+
+static void push_meta(lua_State *L, const fb_call *c) {
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, c->status);
+  lua_setfield(L, -2, "status");
+  lua_pushinteger(L, c->attempt);
+  lua_setfield(L, -2, "attempts");
+  lua_newtable(L);
+  for (size_t i = 0; i < c->xhdr_len;) {
+    const char *name = c->xhdr + i;
+    const char *value = name + strlen(name) + 1;
+    lua_pushstring(L, value);
+    lua_setfield(L, -2, name);
+    i = (size_t)(value - c->xhdr) + strlen(value) + 1;
+  }
+  lua_setfield(L, -2, "headers");
+}
+
+static const char *find_xhdr(const fb_call *c, const char *want) {
+  for (size_t i = 0; i < c->xhdr_len;) {
+    const char *name = c->xhdr + i;
+    const char *value = name + strlen(name) + 1;
+    if (strcmp(name, want) == 0) return value;
+    i = (size_t)(value - c->xhdr) + strlen(value) + 1;
+  }
+  return NULL;
+}
+
+static int push_failure(lua_State *L, fb_call *c, const char *kind, int retryable, CURLcode rc) {
+  const char *target = c->url + c->target_off;
+  lua_pushnil(L);
+  fb_error_push(L, kind, (int)c->status, c->method, target, NULL, c->attempt, retryable);
+  int err = lua_gettop(L);
+  if (rc != CURLE_OK) {
+    lua_pushstring(L, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+    lua_setfield(L, err, "message");
+  } else {
+    push_decoded(L, c);
+    fb_error_set_body(L, err, -1, (int)c->status, c->resp ? c->resp : "", c->resp_len);
+    lua_pop(L, 1);
+    /* A key that is not even base64 gets a 400, but it is still an auth problem. */
+    lua_getfield(L, err, "message");
+    const char *m = lua_tostring(L, -1);
+    if (c->status == 400 && m && strncmp(m, "Authorization", 13) == 0) {
+      lua_pushliteral(L, "auth");
+      lua_setfield(L, err, "kind");
+    }
+    lua_pop(L, 1);
+    const char *rid = find_xhdr(c, "x-request-id");
+    if (rid) {
+      lua_pushstring(L, rid);
+      lua_setfield(L, err, "request_id");
+    }
+  }
+  return 2;
+}
+
+static int push_day_spent(lua_State *L, fb_call *c, double reset_in) {
+  lua_pushnil(L);
+  fb_error_push(L, "rate_limited", c->status == 429 ? 429 : 0, c->method, c->url + c->target_off,
+                NULL, c->attempt, 0);
+  lua_pushfstring(L, "the daily request quota is spent; it resets in %d s", (int)(reset_in + 0.5));
+  lua_setfield(L, -2, "message");
+  lua_pushliteral(L, "day");
+  lua_setfield(L, -2, "limit");
+  lua_pushnumber(L, reset_in);
+  lua_setfield(L, -2, "reset_in");
+  return 2;
+}
+
+static void log_attempt(const fb_call *c, const char *what, double retry_in) {
+  double ms = (fb_now() - c->sent_at) * 1000;
+  if (retry_in >= 0)
+    fprintf(stderr, "fusebill: %s %s -> %s (%.1f ms, attempt %d of %d); retrying in %.2f s\n",
+            c->method, c->url + c->target_off, what, ms, c->attempt,
+            c->client->retry.max_attempts, retry_in);
+  else
+    fprintf(stderr, "fusebill: %s %s -> %s (%.1f ms, attempt %d)\n",
+            c->method, c->url + c->target_off, what, ms, c->attempt);
+}
+
+/* How long to wait before retrying a 429: Retry-After when given, else until
+ * the minute window resets, else ordinary backoff. */
+static double wait_after_429(const fb_call *c, double backoff) {
+  if (c->limits.retry_after >= 0)
+    return c->limits.retry_after > MAX_429_WAIT ? MAX_429_WAIT : c->limits.retry_after;
+  if (c->limits.reset_minute_in >= 0)
+    return (c->limits.reset_minute_in > MAX_429_WAIT ? MAX_429_WAIT : c->limits.reset_minute_in) + 0.01;
+  return backoff;
+}
+
+/* The transfer is over. Pushes the results and returns their count, or
+ * returns 0 with a backoff timer armed when the call should be tried again. */
+static int call_finish(lua_State *L, fb_call *c) {
+  fb_client *cl = c->client;
+  fb_stats *stats = fb_loop_stats(cl->loop);
+  CURLcode rc = c->wait.result;
+  double now = fb_now();
+  char what[64];
+  const char *kind;
+  int retryable;
+
+  c->in_flight = 0;
+  cl->inflight--;
+  c->status = 0;
+  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
+  fb_rate_observe(&cl->rate, &c->limits, cl->inflight, now);
+
+  if (rc != CURLE_OK) {
+    kind = fb_kind_for_curl(rc);
+    retryable = fb_curl_retryable(rc);
+    snprintf(what, sizeof what, "%s (curl %d)", kind, (int)rc);
+  } else if (c->status >= 200 && c->status < 300) {
+    if (cl->verbose) { snprintf(what, sizeof what, "%ld", c->status); log_attempt(c, what, -1); }
+    if (c->resp_len == 0) {
+      lua_pushboolean(L, 1);             /* 204 No Content */
+      push_meta(L, c);
+      return 2;
+    }
+    push_decoded(L, c);
+    if (!lua_isnil(L, -1)) {
+      push_meta(L, c);
+      return 2;
+    }
+    lua_pop(L, 1);
+    kind = "bad_response";
+    retryable = 1;                       /* safe: GETs and PUTs are idempotent */
+    snprintf(what, sizeof what, "%ld with a body that is not JSON", c->status);
+  } else {
+    kind = fb_kind_for_status(c->status);
+    retryable = fb_status_retryable(c->status);
+    if (c->status == 429) stats->throttled++;
+    snprintf(what, sizeof what, "%ld %s", c->status, kind);
+  }
+
+  double reset_in;
+  if (c->status == 429 && c->limits.remaining_day == 0 && fb_rate_day_spent(&cl->rate, now, &reset_in)) {
+    if (cl->verbose) log_attempt(c, what, -1);
+    return push_day_spent(L, c, reset_in);
+  }
+  if (retryable && c->attempt < cl->retry.max_attempts && cl->retry.budget > 0) {
+    double delay = fb_retry_backoff(&cl->retry, c->attempt, fb_loop_random(cl->loop));
+    if (c->status == 429) {
+      delay = wait_after_429(c, delay);
+      fb_rate_block_until(&cl->rate, now + delay);   /* every call through this client waits */
+    }
+    cl->retry.budget--;
+    stats->retries++;
+    if (cl->verbose) log_attempt(c, what, delay);
+    c->wait.easy = NULL;
+    c->wait.deadline = now + delay;
+    c->state = ST_PACE;
+    fb_loop_start(cl->loop, &c->wait);
+    return 0;
+  }
+  if (cl->verbose) log_attempt(c, what, -1);
+  return push_failure(L, c, kind, retryable, rc);
+}
+
+/* Paces, then starts the transfer. Returns results pushed (the daily quota is
+ * spent), or 0 with a wait armed. */
+static int call_send(lua_State *L, fb_call *c) {
+  fb_client *cl = c->client;
+  double now = fb_now(), reset_in;
+  if (fb_rate_day_spent(&cl->rate, now, &reset_in)) return push_day_spent(L, c, reset_in);
+  double delay = fb_rate_reserve(&cl->rate, now);
+  if (delay > 0) {
+    c->wait.easy = NULL;
+    c->wait.deadline = now + delay;
+    fb_loop_start(cl->loop, &c->wait);
+    return 0;
+  }
+  if (!c->easy && !(c->easy = fb_loop_easy(cl->loop))) return luaL_error(L, "fusebill: out of memory");
+  setup_transfer(c);
+  c->attempt++;
+  c->sent_at = now;
+  c->state = ST_SENT;
+  c->wait.easy = c->easy;
+  c->wait.deadline = 0;
+  c->in_flight = 1;
+  cl->inflight++;
+  fb_stats *stats = fb_loop_stats(cl->loop);
+  stats->attempts++;
+  if (c->attempt == 1) {
+    stats->requests++;
+    if (c->body || strcmp(c->method, "GET") != 0) stats->writes++;
+  }
+  if (fb_loop_start(cl->loop, &c->wait) != 0) return luaL_error(L, "fusebill: cannot start transfer");
+  return 0;
+}
+
+static int call_run(lua_State *L, int status, lua_KContext ctx) {
+  (void)status; (void)ctx;
+  lua_settop(L, CALL_IDX);           /* drop whatever a resume passed in */
+  fb_call *c = lua_touserdata(L, CALL_IDX);
+  for (;;) {
+    int n = c->state == ST_SENT ? call_finish(L, c) : call_send(L, c);
+    if (n) return n;
+    if (c->wait.done) continue;
+    if (fb_loop_is_managed(L)) return fb_loop_yield(L, &c->wait, 0, call_run);
+    fb_loop_block(L, c->client->loop, &c->wait);
+  }
+}
+
+/* Builds base_url .. path .. "?" .. query, each query key and value escaped. */
+static char *build_url(lua_State *L, fb_client *cl, const char *path, int query) {
+  int top = lua_gettop(L);
+  lua_pushstring(L, cl->base_url);
+  if (path[0] != '/') lua_pushliteral(L, "/");
+  lua_pushstring(L, path);
+  if (!lua_isnoneornil(L, query)) {
+    lua_newtable(L);                               /* the "?k=v" pieces, in order */
+    int pieces = lua_gettop(L), n = 0;
+    char sep = strchr(path, '?') ? '&' : '?';
+    lua_pushnil(L);
+    while (lua_next(L, query)) {
+      if (lua_type(L, -2) != LUA_TSTRING || !(lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER))
+        luaL_error(L, "request query: keys must be strings, values strings or numbers");
+      char *k = curl_easy_escape(NULL, lua_tostring(L, -2), 0);
+      char *v = curl_easy_escape(NULL, lua_tostring(L, -1), 0);
+      lua_pushfstring(L, "%c%s=%s", sep, k ? k : "", v ? v : "");
+      curl_free(k);
+      curl_free(v);
+      lua_rawseti(L, pieces, ++n);
+      lua_pop(L, 1);
+      sep = '&';
+    }
+    luaL_checkstack(L, n, "too many query parameters");
+    for (int i = 1; i <= n; i++) lua_rawgeti(L, pieces, i);
+    lua_remove(L, pieces);
+  }
+  lua_concat(L, lua_gettop(L) - top);
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len);
+  char *url = malloc(len + 1);
+  if (url) memcpy(url, s, len + 1);
+  lua_settop(L, top);
+  return url;
+}
+
+int fb_request(lua_State *L) {
+  fb_client *cl = fb_client_check(L, 1);
+  const char *method = methods[luaL_checkoption(L, 2, NULL, methods)];
+  const char *path = luaL_checkstring(L, 3);
+  size_t body_len = 0;
+  const char *body = luaL_optlstring(L, BODY_IDX, NULL, &body_len);
+  if (!lua_isnoneornil(L, 5)) luaL_checktype(L, 5, LUA_TTABLE);
+  lua_settop(L, 5);
+  if (cl->closed) return luaL_error(L, "fusebill: the client is closed");
+
+  fb_call *c = lua_newuserdatauv(L, sizeof *c, 1);
+  memset(c, 0, sizeof *c);
+  if (luaL_newmetatable(L, "fusebill.call")) {
+    lua_pushcfunction(L, call_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, 1);                 /* the call keeps its client alive */
+  lua_setiuservalue(L, CALL_IDX, 1);
+  c->method = method;
+  c->body = body;
+  c->body_len = body_len;
+  c->state = ST_PACE;
+  c->target_off = cl->origin_len;
+  c->url = build_url(L, cl, path, 5);
+  if (!c->url) return luaL_error(L, "fusebill: out of memory");
+  c->client = cl;
+  fb_limits_clear(&c->limits);
+
+  if (cl->dry_run && strcmp(method, "GET") != 0) {
+    /* The last line of defence for dry runs: no write leaves the machine. */
+    lua_pushnil(L);
+    fb_error_push(L, "dry_run", 0, method, c->url + c->target_off,
+                  "dry run: the request was not sent", 0, 0);
+    return 2;
+  }
+  return call_run(L, LUA_OK, 0);
+}
