@@ -289,9 +289,16 @@ static enum MHD_Result finish(struct MHD_Connection *c, req *r) {
   if (r->action == ACT_RESET) {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci) {
-      /* linger {1,0}: close() sends an RST instead of a FIN */
+      /* linger {1,0} makes close() send an RST instead of a FIN, but MHD shuts the
+       * socket down for writing (a FIN) before closing it, so also disconnect it now:
+       * on Linux connect(AF_UNSPEC) aborts a TCP connection with an RST while the fd
+       * stays valid for MHD to close. */
       struct linger lg = {1, 0};
+      struct sockaddr sa;
       setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      memset(&sa, 0, sizeof sa);
+      sa.sa_family = AF_UNSPEC;
+      (void)connect(ci->connect_fd, &sa, sizeof sa);
     }
     return MHD_NO;
   }
