@@ -30,7 +30,9 @@ local LOCK = setmetatable({}, { __name = "fusebill.bulk.lock" })
 
 -- Tests replace bulk.core with a fake engine; normally it is the host's fusebill.core.
 local function get_core()
-  return bulk.core or package.loaded["fusebill.core"] or require("fusebill.core")
+  if bulk.core then return bulk.core end
+  if not package.loaded["fusebill.core"] then require "fusebill" end   -- it builds fusebill.core
+  return package.loaded["fusebill.core"] or require("fusebill.core")
 end
 
 local function is_error(core, v)

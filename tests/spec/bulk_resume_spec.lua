@@ -1,0 +1,189 @@
+-- Crash and resume: a bulk run killed with SIGKILL part-way, rerun with its journal, ends with
+-- every item done and none skipped. Also: the example scripts, run by the host against the
+-- sandbox, and the progress display on a pseudo-terminal (and not on a pipe).
+local has_core = pcall(require, "fusebill") and package.loaded["fusebill.core"] ~= nil
+local build = os.getenv("FUSEBILL_BUILD") or "build"
+local function exists(p)
+  local f = io.open(p, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+if not (has_core and exists(build .. "/fusebill-sandbox") and exists(build .. "/fusebill")) then
+  describe("bulk runs in the host", function()
+    pending("needs build/fusebill and build/fusebill-sandbox")
+  end)
+  return
+end
+
+local fusebill = require "fusebill"
+local sandbox = require "sandbox"
+local journal = require "fusebill.journal"
+
+local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function tmpdir()
+  local p = os.tmpname()
+  os.remove(p)
+  assert(os.execute("mkdir -p " .. sh_quote(p)))
+  return p
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- the host command line for a script against sandbox sb (the key goes in the environment)
+local function host_cmd(sb, args)
+  return "FUSEBILL_API_KEY=" .. sh_quote(sb.key) .. " " .. sh_quote(build .. "/fusebill") ..
+    " --base-url " .. sh_quote(sb.url) .. " " .. args
+end
+
+local function run(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok and 0 or code
+end
+
+local function sleep(s) os.execute("sleep " .. s) end
+
+local RESUME_SCRIPT = [[
+local fusebill = require "fusebill"
+local fb = fusebill.client()
+local codes = {}
+for c in fb.sales_tracking_codes:list{ page_size = 1000 } do codes[#codes + 1] = c end
+table.sort(codes, function(a, b) return a.id < b.id end)
+local s = fusebill.each(codes, {}, function(c)
+  return fb.sales_tracking_codes:edit{ id = c.id, code = c.code, name = "resumed " .. c.id }
+end)
+print("SUMMARY", s.succeeded, s.failed, s.skipped_journal)
+os.exit(s.ok and 0 or 1)
+]]
+
+describe("bulk runs in the host", function()
+  it("killed with SIGKILL part-way and rerun with its journal, does every item and skips none", function()
+    local N = 400
+    local sb = sandbox.start{ args = { "--rate-limit", "none", "--codes", tostring(N), "--latency", "10" } }
+    finally(function() sb:stop() end)
+    local dir = tmpdir()
+    local script, jpath = dir .. "/resume.lua", dir .. "/run.journal"
+    write(script, RESUME_SCRIPT)
+    local cmd = host_cmd(sb, "--journal " .. sh_quote(jpath) .. " --concurrency 4 " .. sh_quote(script))
+    -- first run, in the background; kill -9 once a good part (but not all) is journaled
+    local p = io.popen("sh -c " .. sh_quote("echo $$; exec " .. cmd .. " >/dev/null 2>&1"))
+    local pid = assert(tonumber(p:read("l")))
+    for _ = 1, 400 do
+      local _, info = journal.load(jpath)
+      if info.records >= 100 then break end
+      sleep(0.02)
+    end
+    os.execute("kill -9 " .. pid)
+    p:close()
+    local before_kill = journal.load(jpath)
+    local n_before = 0
+    for _ in pairs(before_kill) do n_before = n_before + 1 end
+    assert.is_true(n_before >= 100 and n_before < N, "journaled before the kill: " .. n_before)
+
+    local from = #sb:log()
+    local out, code = run(cmd)
+    assert.equal(0, code, out)
+    local succeeded, failed, skipped = out:match("SUMMARY\t(%d+)\t(%d+)\t(%d+)")
+    assert.equal(0, tonumber(failed))
+    -- every item is done exactly once over the two runs' journals, none skipped without a record
+    assert.equal(N, tonumber(succeeded) + tonumber(skipped), out)
+    assert.is_true(tonumber(skipped) >= n_before)
+    local entries = journal.load(jpath)
+    local fb = fusebill.new{ api_key = sb.key, base_url = sb.url }
+    for c in fb.sales_tracking_codes:list{ page_size = 1000 } do
+      assert.equal("resumed " .. c.id, c.name)
+      assert.equal("ok", entries[tostring(c.id)].outcome)
+    end
+    -- the rerun wrote exactly the items the first run had not recorded: nothing recorded was
+    -- redone, nothing unrecorded was skipped
+    local puts = 0
+    for i, e in ipairs(sb:log()) do
+      if i > from and e.method == "PUT" and e.applied then puts = puts + 1 end
+    end
+    assert.equal(N - n_before, puts)
+    assert.is_nil(read(jpath):find(sb.key, 1, true))   -- the journal never holds the key
+    os.execute("rm -rf " .. sh_quote(dir))
+  end)
+
+  it("shows progress on a pseudo-terminal and not on a pipe", function()
+    local sb = sandbox.start{ args = { "--rate-limit", "none", "--codes", "60", "--latency", "20" } }
+    finally(function() sb:stop() end)
+    local dir = tmpdir()
+    local script = dir .. "/slow.lua"
+    write(script, RESUME_SCRIPT)
+    local cmd = host_cmd(sb, "--concurrency 2 " .. sh_quote(script))
+    local piped, code = run(cmd)
+    assert.equal(0, code, piped)
+    assert.is_nil(piped:find("\r", 1, true))
+    assert.is_nil(piped:find("ETA", 1, true))
+    assert.matches("succeeded %d+", piped)         -- the summary still comes
+    write(dir .. "/pty.sh", cmd .. "\n")
+    local tty = run("script -qefc " .. sh_quote("sh " .. sh_quote(dir .. "/pty.sh")) .. " /dev/null")
+    assert.truthy(tty:find("\r", 1, true), tty)
+    assert.matches("%d+/%d+%s+%d+%%", tty)
+    assert.matches("ETA", tty)
+    assert.matches("succeeded %d+", tty)
+    os.execute("rm -rf " .. sh_quote(dir))
+  end)
+
+  it("runs the example scripts against the sandbox, dry run first", function()
+    local sb = sandbox.start{ args = { "--rate-limit", "none" } }
+    finally(function() sb:stop() end)
+    local fb = fusebill.new{ api_key = sb.key, base_url = sb.url }
+    local dir = tmpdir()
+
+    -- retag: a dry run prints the diffs and sends no write
+    local from = #sb:log()
+    local out, code = run(host_cmd(sb, "--dry-run scripts/bulk_retag_customers.lua SPRING-TEST"))
+    assert.equal(0, code, out)
+    assert.matches('customerReference%.reference3: [^\n]* %-> "SPRING%-TEST"', out)
+    assert.matches("would change %d+ items", out)
+    for i, e in ipairs(sb:log()) do
+      if i > from then assert.equal("GET", e.method) end
+    end
+    -- a canary of 2, then the whole run with a journal and a report
+    local jpath, rpath = dir .. "/retag.journal", dir .. "/retag.csv"
+    out, code = run(host_cmd(sb, "--journal " .. sh_quote(jpath) ..
+      " scripts/bulk_retag_customers.lua SPRING-TEST --limit=2"))
+    assert.equal(0, code, out)
+    assert.matches("succeeded 2 ", out)
+    out, code = run(host_cmd(sb, "--journal " .. sh_quote(jpath) ..
+      " scripts/bulk_retag_customers.lua SPRING-TEST --report=" .. sh_quote(rpath)))
+    assert.equal(0, code, out)
+    assert.matches("skipped 2 items already done in journal", out)
+    for c in fb.customers:list{ query = "status:Active", page_size = 1000 } do
+      assert.equal("SPRING-TEST", c.customerReference.reference3)
+    end
+    assert.matches("^key,outcome,attempts,error,elapsed\n", read(rpath))
+
+    -- serials from the CSV
+    out, code = run(host_cmd(sb, "--concurrency 8 scripts/bulk_stamp_serials.lua"))
+    assert.equal(0, code, out)
+    local item = assert(fb.purchase_product_items:get(1))
+    assert.equal("SN-2026-00001", item.reference)
+    item = assert(fb.subscription_product_items:get(4))
+    assert.equal("SN-2026-00004", item.reference)
+
+    -- a family of codes
+    out, code = run(host_cmd(sb, "scripts/bulk_rename_code_family.lua 'Sales Tracking Code 1' 'Region: '"))
+    assert.equal(0, code, out)
+    for c in fb.sales_tracking_codes:list{ type = "Sales Tracking Code 1", page_size = 1000 } do
+      assert.equal("Region: " .. c.code, c.name)
+    end
+    os.execute("rm -rf " .. sh_quote(dir))
+  end)
+end)
