@@ -53,7 +53,8 @@ end
 
 local function dry(self, current, body, label, id)
   local after = update.would_be(self.schema, current, body)
-  local changes = update.report(current, after, "dry run: " .. label .. " " .. tostring(id))
+  local changes = update.report(current, after, "dry run: " .. label .. " " .. tostring(id),
+    { resource = self.name, id = id, before = current, after = after })
   return after, changes
 end
 

@@ -86,7 +86,6 @@ function M.would_be(schema, current, body)
       end
     end
   end
-  if body.status ~= nil then after.status = body.status end
   return after
 end
 
@@ -146,9 +145,10 @@ local function diff_module()
 end
 
 -- Computes the changes and writes the formatted diff to stderr. Returns the changes list.
-function M.report(before, after, label)
+function M.report(before, after, label, info)
   local d = diff_module()
   local changes = d and d.compute(before, after) or local_compute(before, after)
+  if d and d.notify then d.notify(changes, label, info) end
   local text = d and d.format(changes, label) or local_format(changes, label)
   if text and text ~= "" then
     if text:sub(-1) ~= "\n" then text = text .. "\n" end

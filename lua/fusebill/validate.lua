@@ -30,7 +30,14 @@ local function bind_null()
   end
 end
 
+-- FAST as a prefix means "do not build field names": the first pass over a body runs
+-- this way and allocates nothing; only when it finds a problem does a second pass run
+-- with names to produce the messages.
+local FAST = setmetatable({}, { __name = "fusebill.validate.fast" })
+local FOUND = { FAST }
+
 local function name(prefix, key)
+  if prefix == FAST then return FAST end
   if type(key) ~= "string" then key = "[" .. tostring(key) .. "]" end
   if prefix then
     if sub(key, 1, 1) == "[" then return prefix .. key end
@@ -40,6 +47,7 @@ local function name(prefix, key)
 end
 
 local function add(probs, prefix, key, rule, msg, length)
+  if prefix == FAST then return FOUND end
   probs = probs or {}
   if #probs < M.MAX_PROBLEMS then
     local field = name(prefix, key)
@@ -80,7 +88,7 @@ local function generic(v, prefix, key, probs, depth, root)
     root = root or path
     if depth >= M.MAX_DEPTH then
       -- name the field the user wrote, not a path as long as the nesting
-      return add(probs, nil, root, "depth",
+      return add(probs, path == FAST and FAST or nil, root, "depth",
         format("is nested more than %d levels deep (or refers to itself)", M.MAX_DEPTH))
     end
     for k, sv in pairs(v) do
@@ -125,7 +133,8 @@ local function compile_string(spec)
       if not find(v, "^%u%u%u$") then
         return add(probs, prefix, key, "format", "must be a 3-letter ISO currency code such as USD, got " .. show(v))
       end
-    elseif fmt == "email" then
+    elseif fmt == "email" and not find(v, "^[^@%s;]+@[^@%s;]+$") then
+      -- not one plain address: check each item of the ';' list (blank items allowed)
       for item in v:gmatch("[^;]+") do
         if find(item, "%S") and not find(item, "^%s*[^@%s]+@[^@%s]+%s*$") then
           return add(probs, prefix, key, "format",
@@ -235,9 +244,9 @@ local function compile_array(spec)
       for i = 1, n do
         local e = v[i]
         if e == null then
-          probs = add(probs, path, "[" .. i .. "]", "type", "must not be null")
+          probs = add(probs, path, i, "type", "must not be null")
         else
-          probs = item(e, path, "[" .. i .. "]", probs)
+          probs = item(e, path, i, probs)
         end
       end
     end
@@ -272,22 +281,33 @@ function M.compile(schema)
   local nreq = #required
   local c = { schema = schema }
 
-  function c.check(body)
+  local function slow(body, required_too)
     local probs
-    for i = 1, nreq do
-      local f = required[i]
-      local v = body[f]
-      if v == nil or v == null then probs = add(probs, nil, f, "required", "is required") end
+    if required_too then
+      for i = 1, nreq do
+        local f = required[i]
+        local v = body[f]
+        if v == nil or v == null then probs = add(probs, nil, f, "required", "is required") end
+      end
     end
     probs = check_members(body, nil, checkers, by_lower, probs, 1)
     if probs then table.sort(probs, by_field) end
     return probs
   end
 
+  function c.check(body)
+    local bad = false
+    for i = 1, nreq do
+      local v = body[required[i]]
+      if v == nil or v == null then bad = true end
+    end
+    if bad or check_members(body, FAST, checkers, by_lower, nil, 1) then return slow(body, true) end
+    return nil
+  end
+
   function c.check_changes(changes)
-    local probs = check_members(changes, nil, checkers, by_lower, nil, 1)
-    if probs then table.sort(probs, by_field) end
-    return probs
+    if check_members(changes, FAST, checkers, by_lower, nil, 1) then return slow(changes, false) end
+    return nil
   end
 
   -- Array fields whose empty table must be sent as [] (cjson would send {}): {parent, key}.
