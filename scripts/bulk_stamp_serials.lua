@@ -35,9 +35,13 @@ local function rows(file)
       n = n + 1
       line = line:gsub("\r$", "")
       if line ~= "" and not line:match("^#") then
-        local id, serial, name = line:match("^%s*(%d+)%s*,%s*([^,]-)%s*,?%s*([^,]*)%s*$")
-        if not id then error(string.format("%s:%d: expected item_id,serial[,name]", file, n)) end
-        return { id = tonumber(id), serial = serial, name = name ~= "" and name or nil, line = n }
+        local cols = {}
+        for field in (line .. ","):gmatch("%s*([^,]-)%s*,") do cols[#cols + 1] = field end
+        local id, serial, name = tonumber(cols[1]), cols[2], cols[3]
+        if not id or not serial or serial == "" then
+          error(string.format("%s:%d: expected item_id,serial[,name]", file, n))
+        end
+        return { id = id, serial = serial, name = name ~= "" and name or nil, line = n }
       end
     end
     f:close()
