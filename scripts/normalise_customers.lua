@@ -79,6 +79,10 @@ local function changes_for(c)
 end
 
 local fb = fusebill.client()
+if not opts.quiet then
+  print(string.format("normalise_customers: customers%s at %s%s", opts.query and (" matching " .. opts.query) or "",
+    tostring(fb.options.base_url), fb.dry_run and " (dry run)" or ""))
+end
 
 -- First collect what needs doing, then write: updating while paging through a list that is
 -- sorted by a field we change could skip or repeat customers.

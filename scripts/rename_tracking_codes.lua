@@ -82,7 +82,8 @@ local renamed, unchanged, failed = 0, 0, 0
 local function find_code(row)
   local ok, found = pcall(function()
     for c in fb.sales_tracking_codes:list { type = row.type, code = row.code } do
-      if c.code == row.code and c.type == row.type then return c end
+      -- codes match case-insensitively, as the API's filter does
+      if c.code:lower() == row.code:lower() and c.type == row.type then return c end
     end
   end)
   if not ok then return nil, tostring(found) end

@@ -88,6 +88,7 @@ M.sales_tracking_codes = {
   required = { "id" },
   -- The documented PUT parameters; type, status, deletable and uri are ignored by the server.
   put_fields = { "id", "code", "name", "description", "email" },
+  omitted_become_null = true,         -- a PUT field left out is cleared (dry run shows it)
   fields = {
     id = { type = "integer", required = true },
     uri = RO_STR,
@@ -113,6 +114,7 @@ local function tracked_item(name, path, extra)
   local s = {
     name = name, path = path, required = { "id", "reference" },
     put_fields = { "id", "reference", "name", "description" },
+    omitted_become_null = true,
     fields = fields,
   }
   for k, v in pairs(extra or {}) do s[k] = v end

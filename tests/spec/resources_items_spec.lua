@@ -224,8 +224,14 @@ describe("tracked resources", function()
       assert.equal("Europa", after.name)
       assert.equal(1, #changes)
       assert.equal("name", changes[1].field)
-      after = quiet(function() return dry.purchase_product_items:edit { id = 1, reference = "NEW" } end)
+      local changes2
+      after, changes2 = quiet(function() return dry.purchase_product_items:edit { id = 1, reference = "NEW" } end)
       assert.equal("NEW", after.reference)
+      assert.equal(null, after.name)             -- an omitted PUT field is cleared: the diff shows it
+      local fields = {}
+      for _, c in ipairs(changes2) do fields[#fields + 1] = c.field end
+      table.sort(fields)
+      assert.same({ "name", "reference" }, fields)
       after = quiet(function() return dry.subscription_product_items:update(4, { name = "T" }) end)
       assert.equal("T", after.name)
       assert.equal(writes, count_writes(sb))
