@@ -10,7 +10,6 @@
 #include "fb_retry.h"
 
 #define FB_CLIENT_MT "fusebill.client"
-#define FB_DECODE_KEY "fusebill.decode"   /* registry: a private cjson.safe decode */
 
 typedef struct fb_client {
   fb_loop *loop;

@@ -158,7 +158,7 @@ void fb_error_set_body(lua_State *L, int err, int decoded, int status, const cha
       lua_setfield(L, err, "errors");
     }
     lua_settop(L, top);
-    if (get_either(L, decoded, "ErrorId", "errorId") && lua_isinteger(L, -1))
+    if (get_either(L, decoded, "ErrorId", "errorId") && lua_isnumber(L, -1))
       lua_setfield(L, err, "error_id");
     lua_settop(L, top);
     if (!have_message && get_either(L, decoded, "Message", "message") && lua_isstring(L, -1)) {

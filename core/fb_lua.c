@@ -12,6 +12,7 @@
 #include "fusebill.h"
 #include "fb_client.h"
 #include "fb_error.h"
+#include "fb_json.h"
 #include "fb_loop.h"
 #include "fb_modules.h"
 #include "fb_retry.h"
@@ -75,21 +76,6 @@ static const luaL_Reg core_funcs[] = {
   {NULL, NULL}
 };
 
-/* A private cjson.safe instance: the user's own cjson settings cannot change
- * how API responses are read. */
-static void setup_json(lua_State *L, int core) {
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "cjson.safe");
-  lua_call(L, 1, 1);
-  lua_getfield(L, -1, "new");
-  lua_call(L, 0, 1);
-  lua_getfield(L, -1, "decode");
-  lua_setfield(L, LUA_REGISTRYINDEX, FB_DECODE_KEY);
-  lua_getfield(L, -1, "null");
-  lua_setfield(L, core, "null");
-  lua_pop(L, 2);
-}
-
 static void require_module(lua_State *L, const char *name) {
   lua_getglobal(L, "require");
   lua_pushstring(L, name);
@@ -112,7 +98,7 @@ int luaopen_fusebill(lua_State *L) {
 
   luaL_newlib(L, core_funcs);
   int core = lua_gettop(L);
-  setup_json(L, core);
+  fb_json_open(L);
   fb_loop_open(L);
   fb_error_open(L);
   fb_client_open(L);

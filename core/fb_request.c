@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include "fb_client.h"
 #include "fb_error.h"
+#include "fb_json.h"
 
 /* Stack layout of a call: 1 client, 2 method, 3 path, 4 body, 5 query, 6 call. */
 #define BODY_IDX 4
@@ -152,12 +153,8 @@ static void setup_transfer(fb_call *c) {
 
 /* ---- results ---------------------------------------------------------------- */
 
-/* Decodes the response body with the private cjson.safe instance; pushes the
- * value, or nil when it is not JSON. */
 static void push_decoded(lua_State *L, const fb_call *c) {
-  lua_getfield(L, LUA_REGISTRYINDEX, FB_DECODE_KEY);
-  lua_pushlstring(L, c->resp ? c->resp : "", c->resp_len);
-  lua_call(L, 1, 1);
+  fb_json_decode(L, c->resp ? c->resp : "", c->resp_len);
 }
 
 static void push_meta(lua_State *L, const fb_call *c) {

@@ -1,0 +1,74 @@
+-- The scheduler primitives: requests in managed coroutines yield while curl
+-- works, so many are in flight at once; elsewhere the same call blocks.
+local sandbox = require "sandbox"
+require "fusebill"   -- registers fusebill.core
+local core = require "fusebill.core"
+
+describe("managed coroutines", function()
+  local sb, c
+  setup(function()
+    sb = sandbox.start{ args = { "--rate-limit", "none", "--latency", "100" } }
+    c = core.client{ api_key = sb.key, base_url = sb.url }
+  end)
+  teardown(function() sb:stop() end)
+
+  local function run_all(cos)
+    local results, pending = {}, #cos
+    while pending > 0 do
+      for _, co in ipairs(core.wait(5)) do
+        local _, r = assert(coroutine.resume(co))
+        if coroutine.status(co) == "dead" then
+          results[co] = r
+          pending = pending - 1
+        end
+      end
+    end
+    return results
+  end
+
+  it("puts every request in flight before any answer arrives", function()
+    local before = core.stats().attempts
+    local cos = {}
+    for i = 1, 8 do
+      local co = coroutine.create(function()
+        local v = assert(c:request("GET", "/customers/" .. i))
+        return v.id
+      end)
+      core.manage(co)
+      local ok, token = coroutine.resume(co)
+      assert.is_true(ok)
+      assert.are.equal(core.WAIT, token)
+      cos[i] = co
+    end
+    assert.are.equal(8, core.stats().attempts - before)   -- all sent, none answered yet
+    local results = run_all(cos)
+    for i, co in ipairs(cos) do assert.are.equal(i, results[co]) end
+  end)
+
+  it("yields in core.sleep instead of blocking", function()
+    local co = coroutine.create(function() core.sleep(0.05); return "slept" end)
+    core.manage(co)
+    local _, token = coroutine.resume(co)
+    assert.are.equal(core.WAIT, token)
+    assert.are.equal("slept", run_all({ co })[co])
+  end)
+
+  it("blocks inside a user's own coroutine, which keeps working", function()
+    local outer = coroutine.create(function()
+      local inner = coroutine.wrap(function()
+        coroutine.yield("first")
+        return assert(c:request("GET", "/customers/2")).id
+      end)
+      assert.are.equal("first", inner())
+      return inner()
+    end)
+    core.manage(outer)
+    local ok, id = coroutine.resume(outer)
+    assert.is_true(ok)
+    assert.are.equal(2, id)
+  end)
+
+  it("blocks outside any coroutine", function()
+    assert.are.equal(3, assert(c:request("GET", "/customers/3")).id)
+  end)
+end)
