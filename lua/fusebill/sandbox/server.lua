@@ -117,7 +117,7 @@ end
 
 local function auth_check(auth)
   if not auth or auth == "" then return 401, "Authorization has been denied for this request." end
-  local scheme, token = auth:match("^%s*(%S+)%s+(%S+)%s*$")
+  local scheme, token = auth:match("^%s*(%S+)%s+(.-)%s*$")
   if not scheme or scheme:lower() ~= "basic" then
     return 401, "Authorization has been denied for this request."
   end

@@ -1,0 +1,141 @@
+-- The sandbox's HTTP surface: auth, rate-limit headers and 429, bad requests that must
+-- get clean errors (the server stays up), the control API, TLS, --data/--save, --log.
+local cjson = require "cjson"
+local sandbox = require "sandbox"
+
+local function msg(raw) return cjson.decode(raw).Errors[1].Value end
+
+describe("sandbox http", function()
+  local sb
+  setup(function() sb = sandbox.start{ args = { "--rate-limit", "none" } } end)
+  teardown(function() sb:stop() end)
+
+  it("auth: missing or unknown key 401, not base64 400, with the envelope", function()
+    local status, raw, h = sb:request("GET", "/customers/1", { key = false })
+    assert.equal(401, status)
+    assert.equal(401, cjson.decode(raw).HttpStatusCode)
+    assert.truthy(h["x-rate-limit-limit-day"])
+    status = sb:request("GET", "/customers/1", { key = "MDpvdGhlcg==" })
+    assert.equal(401, status)
+    status, raw = sb:request("GET", "/customers/1", { key = "not base64!" })
+    assert.equal(400, status)
+    assert.equal("Authorization key is not in the correct format.", msg(raw))
+  end)
+
+  it("bad requests get clean errors and the server stays up", function()
+    local cases = {
+      { "PUT", "/customers", "{not json", 400, "The request body is not valid JSON" },
+      { "PUT", "/customers", "[1,2]", 400, "The request body must be a JSON object." },
+      { "PUT", "/customers", "", 400, "The request body is empty." },
+      { "PUT", "/customers", '{"id":"seven","status":1}', 400, "id: must be an integer." },
+      { "GET", "/nowhere", nil, 404, "No HTTP resource was found" },
+      { "GET", "/customers/abc", nil, 404, "No HTTP resource was found" },
+      { "DELETE", "/customers/1", nil, 405, "does not support http method 'DELETE'" },
+      { "PATCH", "/SalesTrackingCodes", "{}", 405, "does not support" },
+      { "PUT", "/customers", '{"id":1e999,"status":"Active"}', 400, "" },
+    }
+    for _, c in ipairs(cases) do
+      local status, raw = sb:request(c[1], c[2], { body = c[3] })
+      assert.equal(c[4], status, c[1] .. " " .. c[2])
+      assert.equal(c[4], cjson.decode(raw).HttpStatusCode)
+      assert.truthy(msg(raw):find(c[5], 1, true), msg(raw))
+    end
+    local huge = '{"id":1,"status":"Active","firstName":"' .. string.rep("x", 1100 * 1024) .. '"}'
+    local status, raw = sb:request("PUT", "/customers", { body = huge })
+    assert.equal(413, status)
+    assert.equal(413, cjson.decode(raw).HttpStatusCode)
+    -- JavaScript-style bodies as in Fusebill's own samples
+    status = sb:request("PUT", "/customers", { body = "{id: 2, status: 'Draft', firstName: 'Js'}" })
+    assert.equal(200, status)
+    assert.equal(200, (sb:request("GET", "/customers/1")))
+  end)
+
+  it("rate limit: headers on every response, 429 over the limit, window resets", function()
+    sb:set_limits{ rate_limit = "5/2s", daily_limit = "1000" }
+    finally(function() sb:set_limits{ rate_limit = "none", daily_limit = "180000" } end)
+    -- start just after a window boundary so the burst fits in one window
+    local _, _, h0 = sb:request("GET", "/customers/1")
+    local wait = tonumber(h0["x-rate-limit-reset-minute-seconds"])
+    os.execute(("sleep %.3f"):format(wait + 0.05))
+    local statuses, last = {}, nil
+    for i = 1, 6 do
+      local status, raw, h = sb:request("GET", "/customers/1")
+      statuses[i], last = status, { raw = raw, h = h }
+      assert.equal("5", h["x-rate-limit-limit-minute"])
+      assert.equal("1000", h["x-rate-limit-limit-day"])
+      assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$", h["x-rate-limit-reset-minute"])
+      assert.truthy(h["x-rate-limit-remaining-day"] and h["x-rate-limit-reset-day"])
+    end
+    assert.same({ 200, 200, 200, 200, 200, 429 }, statuses)
+    assert.equal("0", last.h["x-rate-limit-remaining-minute"])
+    assert.is_nil(last.h["retry-after"])
+    assert.equal("Rate limit exceeded: 5 requests per 2 seconds.", msg(last.raw))
+    os.execute(("sleep %.3f"):format(tonumber(last.h["x-rate-limit-reset-minute-seconds"]) + 0.05))
+    assert.equal(200, (sb:request("GET", "/customers/1")))
+  end)
+
+  it("daily limit gives its own 429 message", function()
+    sb:set_limits{ rate_limit = "none", daily_limit = "2/1h" }
+    finally(function() sb:set_limits{ daily_limit = "180000" } end)
+    sb:request("GET", "/customers/1")
+    sb:request("GET", "/customers/1")
+    local status, raw, h = sb:request("GET", "/customers/1")
+    assert.equal(429, status)
+    assert.equal("Daily rate limit exceeded: 2 requests per 3600 seconds.", msg(raw))
+    assert.is_nil(h["x-rate-limit-limit-minute"])
+  end)
+
+  it("control API: state, log, reset, load", function()
+    sb:reset()
+    sb:request("PUT", "/customers", { body = { id = 1, status = "Active", firstName = "Log" } })
+    sb:request("GET", "/customers/2")
+    local log = sb:log()
+    assert.equal(2, #log)
+    assert.same({ "PUT", "/v1/customers", 200, true }, { log[1].method, log[1].path, log[1].status, log[1].applied })
+    assert.is_nil(log[2].applied)
+    assert.equal(1, #sb:log(log[1].seq))
+    local st = sb:state()
+    assert.equal(50, #st.customers)
+    assert.equal("Log", st.customers[1].firstName)
+    assert.truthy(st.summary.customers)
+    st.customers = { st.customers[2] }
+    sb:control("POST", "/load", st)
+    assert.equal(404, (sb:request("GET", "/customers/1")))
+    assert.equal(200, (sb:request("GET", "/customers/2")))
+    sb:reset{ customers = 2 }
+    assert.equal(10, #sb:state().customers)
+    sb:reset()
+    local _, status = sb:control("POST", "/faults", { spec = "bogus=1" })
+    assert.equal(400, status)
+  end)
+
+  it("--data, --save and --log", function()
+    local dir = os.tmpname()
+    local data, save, logf = dir .. ".in.json", dir .. ".out.json", dir .. ".log"
+    local st = sb:state()
+    st.customers = { st.customers[1] }
+    local f = assert(io.open(data, "w"))
+    f:write(cjson.encode(st))
+    f:close()
+    local other = sandbox.start{ args = { "--data", data, "--save", save, "--log", logf } }
+    assert.equal(404, (other:request("GET", "/customers/2")))
+    assert.equal(200, (other:request("PUT", "/customers", { body = { id = 1, status = "Active", firstName = "Saved" } })))
+    other:stop()
+    local saved = cjson.decode(io.open(save):read("a"))
+    assert.equal("Saved", saved.customers[1].firstName)
+    local lines = io.open(logf):read("a")
+    assert.truthy(lines:find('"method":"PUT"', 1, true))
+    assert.falsy(lines:find(sb.key, 1, true))
+    for _, p in ipairs({ dir, data, save, logf }) do os.remove(p) end
+  end)
+
+  it("TLS: HTTPS with the certificate, and a client check fails without it", function()
+    local tls = sandbox.start{ tls = true }
+    finally(function() tls:stop() end)
+    assert.matches("^https://", tls.url)
+    assert.equal(200, (tls:request("GET", "/customers/1")))
+    local status, err, _, rc = tls:request("GET", "/customers/1", { cacert = false })
+    assert.is_nil(status)
+    assert.equal(60, rc, err)
+  end)
+end)
