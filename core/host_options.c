@@ -9,6 +9,7 @@
 #include <lualib.h>
 #include <curl/curl.h>
 #include "fusebill.h"
+#include "fb_modules.h"
 #include "host_options.h"
 #include "host_run.h"
 #include "sandbox.h"
@@ -205,7 +206,20 @@ static char *read_key_file(const char *path) {
   return key;
 }
 
+static void stop_sandbox_at_exit(void) {
+  if (sandbox) {
+    fb_sandbox_stop(sandbox);
+    sandbox = NULL;
+  }
+  if (current) host_options_free(current);
+  current = NULL;
+}
+
 int host_options_resolve(host_options *o) {
+  /* o lives until exit (main keeps it static); the handler stops the sandbox and
+   * wipes the key however the process ends, os.exit included */
+  current = o;
+  atexit(stop_sandbox_at_exit);
   const char *env = getenv("FUSEBILL_API_KEY");
   if (o->key_file) {
     o->api_key = read_key_file(o->key_file);
@@ -231,14 +245,6 @@ int host_options_resolve(host_options *o) {
   return 0;
 }
 
-static void stop_sandbox_at_exit(void) {
-  if (sandbox) {
-    fb_sandbox_stop(sandbox);
-    sandbox = NULL;
-  }
-  if (current) host_options_free(current);
-}
-
 static int start_sandbox(host_options *o, char *err, size_t errlen) {
   if (sandbox) return 0;
   fb_sandbox_options so;
@@ -253,8 +259,6 @@ static int start_sandbox(host_options *o, char *err, size_t errlen) {
   sandbox = fb_sandbox_start(&so, err, errlen);
   if (!sandbox) return -1;
   snprintf(sandbox_url, sizeof sandbox_url, "http://127.0.0.1:%u/v1", fb_sandbox_port(sandbox));
-  current = o;
-  atexit(stop_sandbox_at_exit);
   if (o->verbose)
     fprintf(stderr, "%s: sandbox listening on %s\n", host_progname, sandbox_url);
   return 0;
@@ -333,6 +337,12 @@ static int open_fusebill(lua_State *L) {
 }
 
 void host_options_install(lua_State *L, host_options *o) {
+  /* the embedded modules (fusebill.pretty, fusebill.diff, ...) are requireable from
+   * the start, not only after require "fusebill"; the registry flag is the one
+   * luaopen_fusebill checks, so the searcher is not added twice */
+  fb_modules_install(L, fb_client_modules);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "fusebill.modules_installed");
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushcfunction(L, luaopen_cjson);
   lua_setfield(L, -2, "cjson");

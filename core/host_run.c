@@ -2,6 +2,7 @@
  * behaves the way lua5.4 users and tools like busted expect. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <lauxlib.h>
 #include "fusebill.h"
 #include "host_run.h"
@@ -30,6 +31,7 @@ static void on_sigint(int sig) {
     siglongjmp(host_prompt_jmp, 1);
   }
   if (!persistent) signal(sig, SIG_DFL);  /* a second Ctrl-C kills, as in lua.c */
+  else if (write(STDOUT_FILENO, "\n", 1) < 0) { /* REPL: the error starts on a line of its own */ }
   fb_interrupt();                         /* wake up curl and backoff sleeps */
   if (signal_L)
     lua_sethook(signal_L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);

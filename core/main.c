@@ -204,8 +204,7 @@ static int protected_main(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
-  host_args a;
-  memset(&a, 0, sizeof a);
+  static host_args a;  /* static: the atexit handler in host_options.c uses a.opts */
   a.argc = argc;
   a.argv = argv;
   if (argv[0] && argv[0][0]) host_progname = argv[0];

@@ -45,6 +45,9 @@ end
 local function scalar(v)
   local t = type(v)
   if t == "string" then return quote(v) end
+  if t == "number" and math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2^53 then
+    return ("%d"):format(v)  -- JSON ids decode as floats; 7 reads better than 7.0
+  end
   if v == nil or t == "number" or t == "boolean" then return tostring(v) end
   if null_value ~= nil and v == null_value then return "null" end
   if t == "userdata" or t == "function" or t == "thread" then

@@ -7,27 +7,50 @@ local repl = {}
 local lua_keywords = { "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
   "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while" }
 
--- Adds the string keys of t, then of its metatables' __index tables (how method
--- calls find fb.customers:edit), up to a few levels.
-local function collect(v, into, methods_only)
-  local seen = {}
-  for _ = 1, 8 do
-    if type(v) == "table" and not seen[v] then
-      seen[v] = true
-      for k, x in next, v do
-        if type(k) == "string" and k:match("^[%a_][%w_]*$") then
-          local mt = getmetatable(x)
-          if not methods_only or type(x) == "function" or (type(mt) == "table" and mt.__call) then
-            into[k] = type(x)
-          end
-        end
+local function add_keys(t, into, methods_only, probe)
+  for k, x in next, t do
+    if type(k) == "string" and k:match("^[%a_][%w_]*$") and not k:match("^__") then
+      if probe then  -- a key seen through an __index function: does v[k] really answer?
+        local ok, y = pcall(probe, k)
+        x = ok and y or nil
+      end
+      local mt = getmetatable(x)
+      if x ~= nil and (not methods_only or type(x) == "function" or (type(mt) == "table" and mt.__call)) then
+        into[k] = type(x)
       end
     end
-    local mt = (type(v) == "string") and getmetatable("") or getmetatable(v)
+  end
+end
+
+-- Adds the string keys of v, then of its metatables' __index tables (how method
+-- calls find fb.customers:edit), up to a few levels. An __index function cannot be
+-- listed, so the tables it closes over are offered instead, each key checked by
+-- really indexing v.
+local function collect(v, into, methods_only)
+  local seen = {}
+  local probe = function(k) return v[k] end
+  local cur = v
+  for _ = 1, 8 do
+    if type(cur) == "table" and not seen[cur] then
+      seen[cur] = true
+      add_keys(cur, into, methods_only, cur ~= v and probe or nil)
+    end
+    local mt = (type(cur) == "string") and getmetatable("") or getmetatable(cur)
     if type(mt) ~= "table" then break end
     local index = rawget(mt, "__index")
+    if type(index) == "function" then
+      for i = 1, 16 do
+        local name, up = debug.getupvalue(index, i)
+        if not name then break end
+        if type(up) == "table" and not seen[up] then
+          seen[up] = true
+          add_keys(up, into, methods_only, probe)
+        end
+      end
+      break
+    end
     if type(index) ~= "table" then break end
-    v = index
+    cur = index
   end
 end
 
@@ -59,7 +82,8 @@ function repl.complete(text)
   end
   local out = {}
   for name, kind in pairs(names) do
-    if name:sub(1, #partial) == partial then
+    -- names starting with "_" are private by convention: offered only when asked for
+    if name:sub(1, #partial) == partial and (name:sub(1, 1) ~= "_" or partial:sub(1, 1) == "_") then
       out[#out + 1] = base .. sep .. name .. (kind == "function" and sep == ":" and "(" or "")
     end
   end
