@@ -170,7 +170,8 @@ function M.handle(method, path, query, auth, body, host, loopback)
   end
   local now = util.now()
   local is_write = method ~= "GET" and method ~= "HEAD"
-  local applied = is_write and false or nil
+  local applied  -- false for writes until the handler succeeds; absent for reads
+  if is_write then applied = false end
   local ast, amsg = auth_check(auth)
   local over, headers = rate_limit.check(S.rl, now, ast == nil)
   headers["Content-Type"] = JSON
