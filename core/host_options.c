@@ -150,7 +150,7 @@ int host_option_parse(host_options *o, int argc, char **argv, int i) {
   if (match(a, "--api-key", argc, argv, i, &v, &used)) {
     if (used > 0) {
       o->api_key_arg = v;
-      fprintf(stderr, "%s: warning: --api-key puts the key where `ps` and shell history can see it; "
+      fprintf(stderr, "%s: warning: --api-key makes the key visible to `ps` and shell history; "
                       "prefer --key-file or FUSEBILL_API_KEY\n", host_progname);
     }
     return used;

@@ -128,9 +128,9 @@ static int run_args(lua_State *L, host_args *a) {
   int last = a->script ? a->script : a->argc;
   char **argv = a->argv;
   for (int i = 1; i < last; i++) {
+    if (a->host_arg[i]) continue;  /* handled in collect_args (values included) */
     const char *s = argv[i];
     if (s[0] != '-' || strcmp(s, "--") == 0 || strcmp(s, "-") == 0) break;
-    if (a->host_arg[i]) continue;  /* handled in collect_args */
     if (s[1] == 'W') { lua_warning(L, "@on", 0); continue; }
     if (s[1] != 'e' && s[1] != 'l') continue;
     char *extra = (char *)s + 2;
