@@ -133,8 +133,10 @@ local function compile_string(spec)
       if not find(v, "^%u%u%u$") then
         return add(probs, prefix, key, "format", "must be a 3-letter ISO currency code such as USD, got " .. show(v))
       end
-    elseif fmt == "email" and not find(v, "^[^@%s;]+@[^@%s;]+$") then
-      -- not one plain address: check each item of the ';' list (blank items allowed)
+    elseif fmt == "email" and not (n > 2 and find(v, "@", 2, true) and not find(v, ";", 1, true)
+                                   and sub(v, -1) ~= "@") then
+      -- not one plain address (the common case, checked with plain finds above): check
+      -- each item of the ';' list (blank items allowed)
       for item in v:gmatch("[^;]+") do
         if find(item, "%S") and not find(item, "^%s*[^@%s]+@[^@%s]+%s*$") then
           return add(probs, prefix, key, "format",

@@ -107,6 +107,23 @@ describe("example scripts", function()
     end)
   end)
 
+  describe("stock lua5.4 with the C module", function()
+    it("fusebill.client() explains that there is no host configuration", function()
+      local so = io.open(build .. "/lua/fusebill.so", "rb")
+      if not so then pending("no " .. build .. "/lua/fusebill.so") return end
+      so:close()
+      local code = "package.cpath = " .. ("%q"):format(build .. "/lua/?.so;") .. " .. package.cpath; " ..
+        "local f = require 'fusebill'; local ok, e = pcall(f.client); print(ok, e); " ..
+        "local fb = f.new{ api_key = 'k', base_url = 'http://127.0.0.1:1/v1' }; " ..
+        "print(select(2, fb.customers:edit{ id = 1 }).rule)"
+      local p = assert(io.popen("lua5.4 -e " .. sh_quote(code) .. " 2>&1"))
+      local out = p:read("a")
+      p:close()
+      assert.matches("false\tfusebill.client: no host configuration", out)
+      assert.matches("required", out, 1, true)
+    end)
+  end)
+
   describe("rename_tracking_codes.lua", function()
     it("renames the codes listed in the CSV (Retired ones too)", function()
       if not has_host then pending("no " .. host) return end
