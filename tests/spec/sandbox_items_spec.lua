@@ -1,5 +1,6 @@
 -- Sales tracking codes and tracked items (purchase and subscription product items) in
 -- the sandbox: reads, lists, edits, uniqueness, retired and deleted records.
+-- luacheck: ignore 311 (calls are made for their effect; only some results are checked)
 local cjson = require "cjson"
 local sandbox = require "sandbox"
 
