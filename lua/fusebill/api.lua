@@ -108,7 +108,10 @@ local function make(opts)
   for k in pairs(LUA_OPTIONS) do
     if opts[k] ~= nil then eff[k] = opts[k] end
   end
-  eff.dry_run = opts.dry_run == true
+  -- The host's --dry-run wins over a script's own options: a user who asked for a dry run
+  -- on the command line must never get a write because the script called fusebill.new.
+  local host = core.host_options and core.host_options()
+  eff.dry_run = opts.dry_run == true or (type(host) == "table" and host.dry_run == true)
   local fb = setmetatable({ _client = client, options = eff, dry_run = eff.dry_run }, Fb)
   fb._base_path = url_path(eff.base_url or opts.base_url)
   fb.customers = resources.new(fb, "customers")

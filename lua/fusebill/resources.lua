@@ -23,7 +23,6 @@ local type, error, tostring, setmetatable = type, error, tostring, setmetatable
 local mtype, tointeger = math.type, math.tointeger
 local encode = client_mod.encode
 local verror = validate.error
-local null = core.null
 
 local Resource = {}
 
@@ -32,7 +31,10 @@ local function check_id(id, label)
   if mtype(id) == "integer" and id > 0 then return id end
   local n = id
   if type(n) == "string" and n:find("^%d+$") then n = tonumber(n) end
-  if type(n) == "number" and validate.is_id(n) then return tointeger(n) end
+  if type(n) == "number" and validate.is_id(n) then
+    local i = tointeger(n)
+    if i then return i end
+  end
   error(label .. ": id must be a positive integer, got " .. (type(id) == "string" and ("%q"):format(id)
     or tostring(id)), 3)
 end
@@ -260,5 +262,4 @@ function Resource.__index(t, k)
 end
 
 M.Resource = Resource
-M._null = null
 return M
