@@ -436,7 +436,17 @@ function bulk.each(items, opts, fn)
     jn:event("end", { succeeded = s.succeeded, failed = s.failed, skipped = s.skipped, stopped = s.stopped })
     jn:close()
   end
-  if not ok_loop then error(loop_err, 0) end
+  if not ok_loop then
+    -- Ctrl-C: core.wait raises "interrupted". The journal is closed with every finished item
+    -- in it (the items in flight are redone by a rerun); say how far the run got, then let the
+    -- interruption go on up so the script stops.
+    if tostring(loop_err):find("interrupted", 1, true) and not quiet then
+      s.stopped = "interrupted"
+      io.stderr:write(report_mod.summary_text(s), "\n")
+      io.stderr:flush()
+    end
+    error(loop_err, 0)
+  end
   if ctx.fatal then error("fusebill.each: internal error: " .. ctx.fatal, 0) end
   if not quiet then
     io.stderr:write(report_mod.summary_text(s), "\n")

@@ -368,6 +368,26 @@ describe("fusebill.each (fake engine)", function()
     assert.is_true(s.ok)
   end)
 
+  it("on Ctrl-C (core.wait raises) closes the journal with every finished item and raises", function()
+    local path = tmpname()
+    local wait = core.wait
+    core.wait = function(timeout)
+      if core.t >= 1.05 then error("interrupted") end
+      return wait(timeout)
+    end
+    assert.has_error(function()
+      bulk.each(range(100), { journal = path, quiet = true, concurrency = 2 }, function() core.sleep(0.1) end)
+    end, "interrupted")
+    local entries, info = journal.load(path)
+    assert.is_true(info.records >= 18 and info.records <= 22)
+    local ran = 0
+    core.wait = wait
+    bulk.each(range(100), { journal = path, quiet = true }, function() ran = ran + 1 end)
+    assert.equal(100 - info.records, ran)
+    assert.truthy(entries["1"])
+    os.remove(path)
+  end)
+
   it("counts the engine's retries and 429s in the summary", function()
     local s = bulk.each(range(3), { quiet = true }, function()
       core.counters.retries = core.counters.retries + 2
