@@ -132,6 +132,8 @@ static int lua_setup(fb_sandbox *s, const fb_sandbox_options *o, char *err, size
   set_str(L, "scheme", o->tls_cert ? "https" : "http");
   lua_pushboolean(L, o->status_via_put);
   lua_setfield(L, -2, "status_via_put");
+  lua_pushboolean(L, o->quiet);
+  lua_setfield(L, -2, "quiet");
   if (lua_pcall(L, 1, 1, -4) != LUA_OK) goto fail;
   if (!lua_isfunction(L, -1)) {
     snprintf(err, errlen, "server.init did not return a handler");
