@@ -144,9 +144,13 @@ install-lua-module: $(BUILD)/lua/fusebill.so
 	install -d $(DESTDIR)$(LUA_CMOD_DIR)
 	install -m 755 $< $(DESTDIR)$(LUA_CMOD_DIR)/fusebill.so
 
-$(BUILD)/fusebill.pc: core/fusebill.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	    -e 's|@VERSION@|$(shell sed -n 's/^#define FB_VERSION "\(.*\)"/\1/p' core/fusebill.h)|g' $< > $@
+# The .pc file names the install paths, so `make install` writes it afresh for the
+# PREFIX it is given; build/fusebill.pc (default PREFIX) is there to inspect.
+FB_VERSION = $(shell sed -n 's/^\#define FB_VERSION "\(.*\)"/\1/p' core/fusebill.h)
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+             -e 's|@VERSION@|$(FB_VERSION)|g'
+$(BUILD)/fusebill.pc: core/fusebill.pc.in core/fusebill.h Makefile
+	$(PC_SED) $< > $@
 
 $(BUILD)/lua:
 	mkdir -p $@
@@ -161,7 +165,7 @@ install: $(BUILD)/fusebill $(BUILD)/fusebill-sandbox $(BUILD)/libfusebill.a $(BU
 	install -m 644 $(BUILD)/libfusebill.a $(DESTDIR)$(LIBDIR)/libfusebill.a
 	install -m 755 $(BUILD)/libfusebill.so $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libfusebill.so
-	install -m 644 $(BUILD)/fusebill.pc $(DESTDIR)$(PKGCONFIGDIR)/fusebill.pc
+	$(PC_SED) core/fusebill.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/fusebill.pc
 	install -m 755 $(BUILD)/lua/fusebill.so $(DESTDIR)$(LUA_CMOD_DIR)/fusebill.so
 	install -m 644 core/fusebill.1 $(DESTDIR)$(MANDIR)/man1/fusebill.1
 
