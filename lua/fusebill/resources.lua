@@ -88,6 +88,25 @@ function Resource:update(id, changes)
     probs[#probs + 1] = { field = "id", rule = "read_only",
       message = "id cannot be changed (update(" .. id .. ", ...) was given id " .. tostring(cid) .. ")" }
   end
+  -- An unknown name in changes would be sent, ignored by the server, and "succeed" having
+  -- changed nothing: for update that is always a mistake (a typo, a snake_case name).
+  local fields = self.schema.fields
+  for k, v in pairs(changes) do
+    local spec = fields[k]
+    if spec == nil and type(k) == "string" then
+      probs = probs or {}
+      probs[#probs + 1] = { field = k, rule = "unknown_field",
+        message = k .. " is not a field of " .. self.name .. " (update would change nothing)" }
+    elseif spec and spec.type == "object" and type(v) == "table" then
+      for k2 in pairs(v) do
+        if type(k2) == "string" and not spec.fields[k2] then
+          probs = probs or {}
+          probs[#probs + 1] = { field = k .. "." .. k2, rule = "unknown_field",
+            message = k .. "." .. k2 .. " is not a field of " .. self.name .. " (update would change nothing)" }
+        end
+      end
+    end
+  end
   if self.put_set then
     for k in pairs(changes) do
       if self.schema.fields[k] and not self.put_set[k] then
