@@ -112,21 +112,42 @@ do
 end
 
 -- 3. rate-limited -------------------------------------------------------------------------
+-- The sandbox's windows are fixed and aligned to the epoch (like the real API's minute), so a
+-- run may start with part of a window's quota left and end with a burst at the start of its
+-- last window: requests/elapsed can exceed the nominal 100/s. The fair yardstick is the least
+-- time the limit allows for these requests from this starting point: a probe just before the
+-- run reads X-Rate-Limit-Remaining-Minute and the seconds to the window's reset, and an ideal
+-- client would use all of each window's quota at once. fraction = ideal time / actual time.
 do
-  local sb = sandbox.start{ args = { "--rate-limit", "600/6s", "--daily-limit", "none", "--quiet" } }
+  local W, L = 6, 600
+  local sb = sandbox.start{ args = { "--rate-limit", L .. "/" .. W .. "s", "--daily-limit", "none", "--quiet" } }
   local fb = client(sb, { rate_limit = "auto" })
   local customers = active_customers(fb)
+  local items = edits(customers, N_RATE, "rate")
+  local _, meta = fb._client:request("GET", "/customers/" .. math.floor(customers[1].id))
+  local t_probe = core.now()
+  local h = meta and meta.headers or {}
+  local remaining = tonumber(h["x-rate-limit-remaining-minute"]) or L
+  local to_reset = tonumber(h["x-rate-limit-reset-minute-seconds"]) or W
   local from = #sb:log()
-  local s = run_each(fb, edits(customers, N_RATE, "rate"), 16)
-  local limit = 600 / 6
-  local fraction = s.request_rate / limit
+  local s = run_each(fb, items, 16)
+  local started_after = s.elapsed and (core.now() - t_probe - s.elapsed) or 0
+  local ideal
+  if s.requests <= remaining then
+    ideal = 0
+  else
+    ideal = to_reset - started_after + (math.ceil((s.requests - remaining) / L) - 1) * W
+  end
+  local fraction = ideal > 0 and ideal / s.elapsed or 1
   local logged_429 = 0
   for i, e in ipairs(sb:log()) do
     if i > from and e.status == 429 then logged_429 = logged_429 + 1 end
   end
-  row(string.format("3 rate limit 600/6s: %d edits, concurrency 16", N_RATE),
-    string.format("%.1f req/s of %d (%d requests, %.1fs, %d failed)", s.request_rate, limit, s.requests,
-      s.elapsed, s.failed),
+  row(string.format("3 rate limit %d/%ds: %d edits, concurrency 16", L, W, N_RATE),
+    string.format("%d requests in %.2fs = %.1f req/s (nominal limit %d/s; %d failed)", s.requests, s.elapsed,
+      s.request_rate, L // W, s.failed), "", "", "")
+  row("    vs the least time the limit allows from the start",
+    string.format("%.2fs (%d left in a window ending in %.1fs)", ideal, remaining, to_reset),
     string.format("%.3f of limit", fraction), ">= 0.97", fraction >= 0.97 and "met" or "MISSED")
   row("    429s received", string.format("%d (client) / %d (sandbox log)", s.throttled, logged_429),
     tostring(s.throttled), "0", s.throttled == 0 and logged_429 == 0 and "met" or "MISSED")
