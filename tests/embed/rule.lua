@@ -1,6 +1,8 @@
 -- A business rule an embedding host runs through the engine API:
 -- give every active customer without a reference the reference "CUST-<id>".
 -- Called as fill_missing_references(limit) from tests/embed/host_example.c.
+-- The functions are globals on purpose: the engine calls global functions by name.
+-- luacheck: globals fill_missing_references customer_name
 local fusebill = require "fusebill"
 
 function fill_missing_references(limit)

@@ -208,6 +208,7 @@ describe("host: fusebill options", function()
     -- and the API key passed on the command line gets a warning but is not echoed either
     code, out, err = run(("--verbose --api-key %s --base-url %s -e %s"):format(q(secret), q(sb.url),
       q("print(require('fusebill').client().customers:get(1))")))
+    assert.equal(0, code)
     assert.matches("visible", err)
     assert.is_nil((out .. err):find(secret, 1, true))
   end)
@@ -233,6 +234,7 @@ describe("host: fusebill options", function()
       q("local _, m = require('fusebill').client().customers:get(1) print(m.headers['x-rate-limit-limit-minute'])"))
     assert.equal(0, code, err)
     assert.equal("7\n", out)
+    local _
     code, _, err = run("--sandbox --sandbox-opt '--no-such-sandbox-option' -e 'x=1'")
     assert.equal(1, code)
     assert.matches("sandbox", err)
