@@ -38,8 +38,9 @@ void fb_interrupt(void);
  * caller; free strings with fb_free() and error records with fb_error_free().
  * Strings passed in are copied (the caller may free them once the call returns).
  * Threads: one thread at a time per engine; any number of engines per process.
- * Nothing here writes to stdout or exits: Lua's print() and the engine's
- * verbose log go to cfg->log (stderr when NULL), and os.exit raises an error. */
+ * Nothing here writes to stdout or exits: Lua's print() goes to cfg->log
+ * (stderr when NULL), the request log of cfg->verbose to stderr, and os.exit
+ * raises an error instead of ending the process. */
 
 #include <stddef.h>
 
