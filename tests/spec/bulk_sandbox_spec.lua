@@ -101,6 +101,29 @@ describe("fusebill.each with the sandbox", function()
     assert.is_true(count_log(sb, from, function(e) return e.method == "GET" end) >= 3)
   end)
 
+  it("keeps the user's own coroutines working inside fn, API calls included", function()
+    local sb = sandbox.start{ args = { "--rate-limit", "none", "--latency", "5" } }
+    finally(function() sb:stop() end)
+    local fb = client(sb)
+    local got = {}
+    local s = fusebill.each({ 1, 2, 6, 8 }, { concurrency = 4, quiet = true, key = function(id) return id end },
+      function(id)
+        -- a generator of the user's own that calls the API inside its coroutine
+        local gen = coroutine.wrap(function()
+          local c = assert(fb.customers:get(id))
+          coroutine.yield(c.firstName)
+          coroutine.yield(c.lastName)
+        end)
+        local first, last = gen(), gen()
+        coroutine.yield("stray")               -- escapes fn: each() resumes it
+        got[id] = tostring(first) .. " " .. tostring(last)
+        return fb.customers:update(id, { title = "Dr" })
+      end)
+    assert.equal(4, s.succeeded, (s.errors[1] or {}).message)
+    assert.equal("Ada Lovelace", got[1])
+    assert.equal("Dr", assert(fb.customers:get(8)).title)
+  end)
+
   it("takes its items from a paged list while editing, and yields while fetching pages", function()
     local sb = sandbox.start{ args = { "--rate-limit", "none", "--customers", "150", "--latency", "5" } }
     finally(function() sb:stop() end)
