@@ -25,6 +25,9 @@ local diff = require "fusebill.diff"
 -- Return this from fn to mark an item as deliberately skipped (journaled as "skipped").
 bulk.SKIP = "skip"
 
+-- journal path -> how many each() calls of this process used it (their scopes)
+bulk._journal_uses = {}
+
 -- Our own yield value: a worker waiting for the items iterator lock. Never seen by the engine.
 local LOCK = setmetatable({}, { __name = "fusebill.bulk.lock" })
 
@@ -86,7 +89,7 @@ end
 local function check_opts(opts)
   local types = { concurrency = "number", journal = "string", key = "function", retry_failed = "boolean",
     stop_on_error = "boolean", limit = "number", report = "string", quiet = "boolean", dry_run = "boolean",
-    total = "number", progress = "boolean", print_errors = "number" }
+    total = "number", progress = "boolean", print_errors = "number", name = "string" }
   for k, t in pairs(types) do
     local v = opts[k]
     if v ~= nil and type(v) ~= t and not (k == "journal" and v == false) then
@@ -136,9 +139,13 @@ function bulk.each(items, opts, fn)
   -- run skip the item)
   local jn
   if journal_path then
+    -- each call of each() in this process gets its own scope in a shared journal (see journal.lua)
+    local uses = (bulk._journal_uses[journal_path] or 0) + 1
+    bulk._journal_uses[journal_path] = uses
     local err
     jn, err = journal_mod.open(journal_path, {
       secrets = secrets_list(host), fsync = core.fsync, now = now, read_only = dry_run,
+      scope = opts.name or tostring(uses),
     })
     if not jn then error("fusebill.each: cannot open journal " .. journal_path .. ": " .. tostring(err), 2) end
   end
@@ -410,7 +417,7 @@ function bulk.each(items, opts, fn)
           runnable[#runnable + 1] = co
         end
       end
-      if show_progress then prog:update(state_for_progress()) end
+      if show_progress and prog:due() then prog:update(state_for_progress(), true) end
     end
   end)
 

@@ -1,13 +1,17 @@
 -- The bulk-run journal: one JSON line per finished item, appended as each item finishes, so a
 -- rerun after a crash knows what is done.
 --
---   local j = assert(journal.open("run.journal", { secrets = { api_key } }))
+--   local j = assert(journal.open("run.journal", { secrets = { api_key }, scope = "1" }))
 --   j:status(key)                  -> "ok" | "failed" | "skipped" | nil  (last record wins)
 --   j:record(key, outcome, message, extra)
 --   j:close()
 --
 -- Record: {"key":7,"outcome":"ok","ts":"2026-01-02T03:04:05Z", "error":"...", ...extra}
 -- Other lines (run start/end markers) carry "event" instead of "key" and are ignored on load.
+-- Scope: a script that calls fusebill.each twice with one journal (phase 1 sets one field on
+-- customers, phase 2 another) must not have phase 2 skip items because phase 1 finished the
+-- same keys. Each call gets its own scope ("1", "2", ... in call order, or opts.name); a record
+-- outside scope "1" carries it as "scope", and lookups only see their own scope's records.
 --
 -- Durability. Each record is one write of a whole line followed by a flush, so once
 -- record() returns the line is in the kernel: a kill -9 of this process right after cannot
@@ -65,7 +69,14 @@ function journal.redact(s, secrets)
   return s
 end
 
--- Reads a journal. Returns a map key_string -> last record, plus counts
+local function scoped(scope, key)
+  if scope == nil or scope == "1" then return journal.key_string(key) end
+  return tostring(scope) .. "\0" .. journal.key_string(key)
+end
+journal.scoped_key = scoped
+
+-- Reads a journal. Returns a map scoped key -> last record (for scope "1" just the key
+-- string, so entries["7"] is item 7 of the first each() call), plus counts
 -- { records = n, torn = n (unparseable lines), ends_with_newline = bool }.
 -- A missing file is an empty journal.
 function journal.load(path)
@@ -79,7 +90,7 @@ function journal.load(path)
   for line in data:gmatch("[^\n]+") do
     local rec = cjson_safe.decode(line)
     if type(rec) == "table" and rec.key ~= nil and type(rec.outcome) == "string" then
-      entries[journal.key_string(rec.key)] = rec
+      entries[scoped(rec.scope, rec.key)] = rec
       info.records = info.records + 1
     elseif type(rec) ~= "table" then
       info.torn = info.torn + 1
@@ -93,7 +104,8 @@ local function timestamp()
 end
 
 -- opts: secrets (list of strings to redact), fsync (function(file)), now (function() -> s),
--- fsync_interval (seconds, default 1), read_only (load but never write: dry runs).
+-- fsync_interval (seconds, default 1), read_only (load but never write: dry runs),
+-- scope (string, default "1": see above).
 function journal.open(path, opts)
   opts = opts or {}
   if type(path) ~= "string" or path == "" then
@@ -103,7 +115,7 @@ function journal.open(path, opts)
   local self = setmetatable({
     path = path, entries = entries, info = info, secrets = opts.secrets or {},
     fsync = opts.fsync, now = opts.now or os.time, fsync_interval = opts.fsync_interval or 1,
-    read_only = opts.read_only, written = 0, unsynced = 0,
+    read_only = opts.read_only, written = 0, unsynced = 0, scope = opts.scope and tostring(opts.scope) or "1",
   }, journal)
   if not opts.read_only then
     local f, err = io.open(path, "ab")
@@ -117,7 +129,7 @@ function journal.open(path, opts)
 end
 
 function journal:status(key)
-  local rec = self.entries[journal.key_string(key)]
+  local rec = self.entries[scoped(self.scope, key)]
   return rec and rec.outcome or nil, rec
 end
 
@@ -143,6 +155,7 @@ end
 -- fields (attempts, elapsed, traceback...), strings among them redacted too.
 function journal:record(key, outcome, message, extra)
   local rec = { key = key, outcome = outcome, ts = timestamp() }
+  if self.scope ~= "1" then rec.scope = self.scope end
   if math.type(key) == "float" then rec.key = math.tointeger(key) or key end
   if message ~= nil then rec.error = journal.redact(message, self.secrets) end
   for k, v in pairs(extra or {}) do
@@ -150,7 +163,7 @@ function journal:record(key, outcome, message, extra)
       rec[k] = type(v) == "string" and journal.redact(v, self.secrets) or v
     end
   end
-  self.entries[journal.key_string(key)] = rec
+  self.entries[scoped(self.scope, key)] = rec
   if not self.file then return rec end
   -- one write of the whole line, then flush: the line reaches the kernel in one piece
   self.file:write(cjson.encode(rec) .. "\n")

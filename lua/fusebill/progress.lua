@@ -62,6 +62,11 @@ function progress.new(opts)
   }, progress)
 end
 
+-- True when a redraw is due (cheap: lets the caller skip building the state).
+function progress:due()
+  return self.enabled and (self.last == nil or self.now() - self.last >= self.interval)
+end
+
 function progress:update(state, force)
   if not self.enabled then return false end
   local now = self.now()

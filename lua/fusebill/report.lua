@@ -115,6 +115,8 @@ function report.summary_text(s)
     lines[#lines + 1] = "  stopped at the first failure (stop_on_error)"
   elseif s.stopped == "interrupted" then
     lines[#lines + 1] = "  stopped: interrupted. Rerun with the same journal to finish."
+  elseif s.stopped == "items_error" then
+    lines[#lines + 1] = "  stopped: reading the items failed: " .. tostring(s.items_error)
   elseif s.stopped == "limit" then
     lines[#lines + 1] = string.format("  stopped after %d item%s (limit)", s.limit, s.limit == 1 and "" or "s")
   end

@@ -91,7 +91,11 @@ describe("fusebill.each (fake engine)", function()
   before_each(function()
     core = fake.new()
     bulk.core = core
+    bulk._journal_uses = {}
   end)
+
+  -- a rerun is a new process: each() calls are counted afresh (see the journal scopes)
+  local function new_process() bulk._journal_uses = {} end
   after_each(function() bulk.core = nil end)
 
   it("runs every item with up to `concurrency` in flight", function()
@@ -226,12 +230,14 @@ describe("fusebill.each (fake engine)", function()
     assert.equal(7, s1.succeeded)
     assert.equal(3, s1.failed)
     local ran = {}
+    new_process()
     local s2 = bulk.each(range(12), { journal = path, quiet = true }, function(item) ran[#ran + 1] = item.id end)
     table.sort(ran)
     assert.same({ 11, 12 }, ran)
     assert.equal(10, s2.skipped_journal)
     assert.equal(3, s2.skipped_failed)
     ran = {}
+    new_process()
     local s3 = bulk.each(range(12), { journal = path, quiet = true, retry_failed = true }, function(item)
       ran[#ran + 1] = item.id
     end)
@@ -241,6 +247,32 @@ describe("fusebill.each (fake engine)", function()
     -- now everything is ok
     local entries = journal.load(path)
     for i = 1, 12 do assert.equal("ok", entries[tostring(i)].outcome) end
+    os.remove(path)
+  end)
+
+  it("keeps the items of two each() calls sharing one journal apart (phases), by call order or name", function()
+    local path = tmpname()
+    local function script(log)
+      bulk.each(range(5), { journal = path, quiet = true }, function(item) log[#log + 1] = "a" .. item.id end)
+      bulk.each(range(5), { journal = path, quiet = true }, function(item)
+        log[#log + 1] = "b" .. item.id
+        if item.id == 3 then error("phase b fails on 3") end
+      end)
+      bulk.each(range(2), { journal = path, quiet = true, name = "final" }, function(item)
+        log[#log + 1] = "c" .. item.id
+      end)
+    end
+    local log = {}
+    script(log)
+    assert.equal(12, #log)            -- phase b was not skipped although phase a did the same keys
+    new_process()
+    log = {}
+    script(log)
+    assert.same({}, log)              -- the rerun skips all (b3 failed: skipped without retry_failed)
+    local entries = journal.load(path)
+    assert.equal("ok", entries["1"].outcome)
+    assert.equal("failed", entries[journal.scoped_key("2", 3)].outcome)
+    assert.equal("ok", entries[journal.scoped_key("final", 2)].outcome)
     os.remove(path)
   end)
 
@@ -267,6 +299,7 @@ describe("fusebill.each (fake engine)", function()
     assert.equal("limit", s.stopped)
     assert.is_true(s.ok)
     ran = {}
+    new_process()
     bulk.each(range(50), { journal = path, quiet = true }, function(item) ran[#ran + 1] = item.id end)
     assert.equal(45, #ran)
     os.remove(path)
@@ -291,6 +324,7 @@ describe("fusebill.each (fake engine)", function()
     assert.equal(7, info.records)
     for _, rec in pairs(entries) do assert.equal("ok", rec.outcome) end
     -- the rerun does exactly the rest
+    new_process()
     local ran = 0
     bulk.each(range(30), { journal = path, quiet = true }, function() ran = ran + 1 end)
     assert.equal(23, ran)
@@ -382,6 +416,7 @@ describe("fusebill.each (fake engine)", function()
     assert.is_true(info.records >= 18 and info.records <= 22)
     local ran = 0
     core.wait = wait
+    new_process()
     bulk.each(range(100), { journal = path, quiet = true }, function() ran = ran + 1 end)
     assert.equal(100 - info.records, ran)
     assert.truthy(entries["1"])
