@@ -284,7 +284,15 @@ function bulk.each(items, opts, fn)
     local key = pos
     if opts.key then
       local ok, k = pcall(opts.key, item)
-      if ok and k ~= nil then key = k end
+      if not ok then
+        -- no key, no journal lookup: the item fails (under its position) rather than risk
+        -- being taken for another item
+        ctx.started = ctx.started + 1
+        finish_item(pos, "failed", "opts.key failed: " .. message_of(k), {}, nil)
+        if opts.stop_on_error then ctx.stopping = true; s.stopped = s.stopped or "error" end
+        return
+      end
+      if k ~= nil then key = k end
     elseif type(item) == "table" and item.id ~= nil then
       key = item.id
     end

@@ -188,6 +188,31 @@ describe("fusebill.each (fake engine)", function()
     assert.equal(23, s.succeeded)
   end)
 
+  it("stops when the items iterator raises, after finishing what it started", function()
+    local n = 0
+    local done = 0
+    local s = bulk.each(function()
+      n = n + 1
+      if n == 6 then error("page 2 could not be read") end
+      return { id = n }
+    end, { concurrency = 3, quiet = true }, function() core.sleep(0.1); done = done + 1 end)
+    assert.equal(5, done)
+    assert.equal(5, s.succeeded)
+    assert.equal("items_error", s.stopped)
+    assert.matches("page 2 could not be read", s.items_error)
+    assert.is_false(s.ok)
+  end)
+
+  it("fails an item whose key function raises", function()
+    local s = bulk.each(range(3), { quiet = true, key = function(item)
+      if item.id == 2 then error("no code") end
+      return item.id
+    end }, function() end)
+    assert.equal(2, s.succeeded)
+    assert.equal(1, s.failed)
+    assert.matches("opts.key failed: .*no code", s.errors[1].message)
+  end)
+
   it("keeps the user's own coroutines working, and resumes a yield that leaks out of fn", function()
     local results = {}
     local s = bulk.each(range(6), { concurrency = 3, quiet = true }, function(item)
