@@ -89,7 +89,7 @@ end
 local function check_opts(opts)
   local types = { concurrency = "number", journal = "string", key = "function", retry_failed = "boolean",
     stop_on_error = "boolean", limit = "number", report = "string", quiet = "boolean", dry_run = "boolean",
-    total = "number", progress = "boolean", print_errors = "number", name = "string" }
+    total = "number", progress = "boolean", print_errors = "number", name = "string", client = "table" }
   for k, t in pairs(types) do
     local v = opts[k]
     if v ~= nil and type(v) ~= t and not (k == "journal" and v == false) then
@@ -123,12 +123,16 @@ function bulk.each(items, opts, fn)
   host = type(host) == "table" and host or {}
   local now = core.now or os.clock
 
-  local concurrency = opts.concurrency or tonumber(host.concurrency) or 4
+  -- opts.client (an fb from fusebill.new): its concurrency hint and dry-run flag count too
+  local fb_opts = type(opts.client) == "table" and type(opts.client.options) == "table" and opts.client.options or {}
+  local concurrency = opts.concurrency or tonumber(fb_opts.concurrency) or tonumber(host.concurrency) or 4
   local journal_path = opts.journal
   if journal_path == nil then journal_path = host.journal end
   if journal_path == false or journal_path == "" then journal_path = nil end
   local dry_run = opts.dry_run
-  if dry_run == nil then dry_run = host.dry_run and true or false end
+  if dry_run == nil then
+    dry_run = (host.dry_run or (type(opts.client) == "table" and opts.client.dry_run)) and true or false
+  end
   local quiet = opts.quiet
   local max_printed = opts.print_errors or 10
 

@@ -135,6 +135,16 @@ describe("fusebill.each (fake engine)", function()
       in_flight = in_flight - 1
     end)
     assert.equal(4, max_in_flight)
+    max_in_flight = 0
+    local s = bulk.each(range(32), { quiet = true, client = { options = { concurrency = 2 }, dry_run = true } },
+      function()
+        in_flight = in_flight + 1
+        max_in_flight = math.max(max_in_flight, in_flight)
+        core.sleep(1)
+        in_flight = in_flight - 1
+      end)
+    assert.equal(2, max_in_flight)
+    assert.is_true(s.dry_run)
   end)
 
   it("records a Lua error with its traceback and goes on", function()
