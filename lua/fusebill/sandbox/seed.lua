@@ -142,9 +142,12 @@ function M.generate(seed, sizes)
   local nfixed = #fixed
   for id = nfixed + 1, nfixed + (sizes.customers or M.DEFAULTS.customers) do
     local f, l = FIRST[rnd(#FIRST)], LAST[rnd(#LAST)]
+    local email = ("%s.%s%d@example.com"):format(f:lower(), l:lower():gsub(" ", ""), id)
+    -- every sixth one as typed by hand, so scripts/normalise_customers.lua has work to show
+    local untidy = id % 6 == 0
     st.customers[id] = customer(id, STATUSES[rnd(#STATUSES)], {
-      firstName = f, lastName = l, reference = ("CUST-%d"):format(id),
-      primaryEmail = ("%s.%s%d@example.com"):format(f:lower(), l:lower():gsub(" ", ""), id),
+      firstName = untidy and ("  " .. f .. " ") or f, lastName = l, reference = ("CUST-%d"):format(id),
+      primaryEmail = untidy and email:gsub("^%a", string.upper):gsub("@.*", string.upper) or email,
       customerAccountStatus = ACCOUNT[rnd(#ACCOUNT)], mrr = rnd(0, 50000) / 100 })
   end
   st.next_id.customer = nfixed + (sizes.customers or M.DEFAULTS.customers) + 1
