@@ -300,6 +300,8 @@ function bulk.each(items, opts, fn)
     elseif type(item) == "table" and item.id ~= nil then
       key = item.id
     end
+    -- JSON numbers decode as floats: show and record id 7.0 as 7
+    if math.type(key) == "float" then key = math.tointeger(key) or key end
     if jn then
       local st = jn:status(key)
       if st == "ok" or st == "skipped" or (st == "failed" and not opts.retry_failed) then

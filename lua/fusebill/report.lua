@@ -47,7 +47,11 @@ function report:row(r)
   if not f then return end
   if self.format == "csv" then
     local out = {}
-    for i, c in ipairs(report.columns) do out[i] = csv_field(r[c]) end
+    for i, c in ipairs(report.columns) do
+      local v = r[c]
+      if c ~= "elapsed" and math.type(v) == "float" then v = math.tointeger(v) or v end
+      out[i] = csv_field(v)
+    end
     f:write(table.concat(out, ","), "\n")
   else
     local rec = {}

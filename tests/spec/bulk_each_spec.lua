@@ -404,7 +404,7 @@ describe("fusebill.each (fake engine)", function()
       core.sleep(0.25)
       if item.id == 2 then error('bad, "quoted"') end
     end
-    bulk.each(range(3), { report = csv, quiet = true }, fn)
+    bulk.each({ { id = 1.0 }, { id = 2.0 }, { id = 3.0 } }, { report = csv, quiet = true }, fn)
     bulk.each(range(3), { report = jsonl, quiet = true }, fn)
     local lines = read_lines(csv)
     assert.equal("key,outcome,attempts,error,elapsed", lines[1])
