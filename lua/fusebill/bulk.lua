@@ -60,6 +60,8 @@ local function stop_reason(e)
 end
 
 -- Items: a list (array table) or an iterator function returning one item per call, nil at the end.
+-- A callable table counts as an iterator; if it has an integer `total` field (a paged list that
+-- read X-MaxCount from its first page), the progress line uses it.
 local function make_source(items)
   if type(items) == "table" then
     local mt = getmetatable(items)
@@ -400,6 +402,8 @@ function bulk.each(items, opts, fn)
   end
 
   local state_for_progress = function()
+    -- a callable items table (a list iterator) may learn its total from the first page
+    if not total and type(items) == "table" and math.type(items.total) == "integer" then total = items.total end
     return { done = s.processed + s.skipped_journal, total = total and opts.limit and
       math.min(total, opts.limit + s.skipped_journal) or total, processed = s.processed,
       elapsed = now() - t_start, retries = ((core.stats and core.stats().retries) or 0) - (stats0.retries or 0),

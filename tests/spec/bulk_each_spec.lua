@@ -223,6 +223,27 @@ describe("fusebill.each (fake engine)", function()
     assert.matches("opts.key failed: .*no code", s.errors[1].message)
   end)
 
+  it("draws progress (when asked) with the total a callable items table learns", function()
+    local buf = {}
+    local sink = { write = function(self, ...) for _, v in ipairs{ ... } do buf[#buf + 1] = v end return self end,
+      flush = function() end }
+    local n = 0
+    local items = setmetatable({}, { __call = function(self)
+      n = n + 1
+      self.total = 10
+      if n <= 10 then return { id = n } end
+    end })
+    local real = io.stderr
+    rawset(io, "stderr", sink)
+    local ok, err = pcall(bulk.each, items, { progress = true, quiet = true, concurrency = 1 },
+      function() core.sleep(0.3) end)
+    rawset(io, "stderr", real)
+    assert(ok, err)
+    local text = table.concat(buf)
+    assert.matches("\r%d+/10 +%d+%%", text)
+    assert.matches("ETA", text)
+  end)
+
   it("keeps the user's own coroutines working, and resumes a yield that leaks out of fn", function()
     local results = {}
     local s = bulk.each(range(6), { concurrency = 3, quiet = true }, function(item)
