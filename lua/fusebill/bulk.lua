@@ -25,6 +25,9 @@ local diff = require "fusebill.diff"
 -- Return this from fn to mark an item as deliberately skipped (journaled as "skipped").
 bulk.SKIP = "skip"
 
+-- how many each() runs are in progress (more than one: nested)
+bulk._active = 0
+
 -- journal path -> how many each() calls of this process used it (their scopes)
 bulk._journal_uses = {}
 
@@ -128,6 +131,7 @@ function bulk.each(items, opts, fn)
   -- opts.client (an fb from fusebill.new): its concurrency hint and dry-run flag count too
   local fb_opts = type(opts.client) == "table" and type(opts.client.options) == "table" and opts.client.options or {}
   local concurrency = opts.concurrency or tonumber(fb_opts.concurrency) or tonumber(host.concurrency) or 4
+  local nested = bulk._active > 0 and coroutine.isyieldable()
   local journal_path = opts.journal
   if journal_path == nil then journal_path = host.journal end
   if journal_path == false or journal_path == "" then journal_path = nil end
@@ -166,6 +170,7 @@ function bulk.each(items, opts, fn)
   end
 
   local show_progress = opts.progress
+  if nested then show_progress = false end   -- the outer run owns the progress line
   if show_progress == nil then
     show_progress = not quiet and core.isatty ~= nil and core.isatty("stderr") and true or false
   end
@@ -369,38 +374,6 @@ function bulk.each(items, opts, fn)
   end
 
   -- the scheduler loop
-  local workers, waiting, live = {}, {}, 0
-  local runnable = {}
-  for i = 1, concurrency do
-    local co = coroutine.create(worker)
-    if core.manage then core.manage(co) end
-    workers[co] = i
-    runnable[#runnable + 1] = co
-    live = live + 1
-  end
-  local WAIT = core.WAIT
-  local n_waiting = 0
-
-  local function step(co)
-    while true do
-      local ok, v = coroutine.resume(co)
-      if not ok then
-        ctx.fatal = ctx.fatal or debug.traceback(co, message_of(v))
-        ctx.stopping = true
-        live = live - 1
-        return
-      end
-      if coroutine.status(co) == "dead" then live = live - 1; return end
-      if v == WAIT and WAIT ~= nil then
-        waiting[co] = true
-        n_waiting = n_waiting + 1
-        return
-      end
-      if v == LOCK then return end
-      -- anything else is the user's own coroutine.yield leaking out of fn: resume again
-    end
-  end
-
   local state_for_progress = function()
     -- a callable items table (a list iterator) may learn its total from the first page
     if not total and type(items) == "table" and math.type(items.total) == "integer" then total = items.total end
@@ -411,33 +384,80 @@ function bulk.each(items, opts, fn)
       (stats0.throttled or 0) }
   end
 
-  local ok_loop, loop_err = pcall(function()
-    while live > 0 do
-      for i = 1, #runnable do
-        local co = runnable[i]
-        if coroutine.status(co) == "suspended" then step(co) end
-      end
-      if live == 0 then break end
-      local wake = ctx.wake
-      ctx.wake = {}
-      if n_waiting == 0 and #wake == 0 then
-        error("fusebill.each: scheduler stuck: no worker is waiting for anything (bug)")
-      end
-      local ready = {}
-      if n_waiting > 0 then
-        ready = core.wait(#wake > 0 and 0 or 0.1) or {}
-      end
-      runnable = wake
-      for _, co in ipairs(ready) do
-        if workers[co] and waiting[co] then
-          waiting[co] = nil
-          n_waiting = n_waiting - 1
-          runnable[#runnable + 1] = co
-        end
-      end
-      if show_progress and prog:due() then prog:update(state_for_progress(), true) end
+  -- the scheduler: N managed workers, resumed when the engine says their wait is over
+  local function run_scheduler()
+    local workers, waiting, live = {}, {}, 0
+    local runnable = {}
+    for i = 1, concurrency do
+      local co = coroutine.create(worker)
+      if core.manage then core.manage(co) end
+      workers[co] = i
+      runnable[#runnable + 1] = co
+      live = live + 1
     end
-  end)
+    local WAIT = core.WAIT
+    local n_waiting = 0
+
+    local function step(co)
+      while true do
+        local ok, v = coroutine.resume(co)
+        if not ok then
+          ctx.fatal = ctx.fatal or debug.traceback(co, message_of(v))
+          ctx.stopping = true
+          live = live - 1
+          return
+        end
+        if coroutine.status(co) == "dead" then live = live - 1; return end
+        if v == WAIT and WAIT ~= nil then
+          waiting[co] = true
+          n_waiting = n_waiting + 1
+          return
+        end
+        if v == LOCK then return end
+        -- anything else is the user's own coroutine.yield leaking out of fn: resume again
+      end
+    end
+
+    return pcall(function()
+      while live > 0 do
+        for i = 1, #runnable do
+          local co = runnable[i]
+          if coroutine.status(co) == "suspended" then step(co) end
+        end
+        if live == 0 then break end
+        local wake = ctx.wake
+        ctx.wake = {}
+        if n_waiting == 0 and #wake == 0 then
+          error("fusebill.each: scheduler stuck: no worker is waiting for anything (bug)")
+        end
+        local ready = {}
+        if n_waiting > 0 then
+          ready = core.wait(#wake > 0 and 0 or 0.1) or {}
+        end
+        runnable = wake
+        for _, co in ipairs(ready) do
+          if workers[co] and waiting[co] then
+            waiting[co] = nil
+            n_waiting = n_waiting - 1
+            runnable[#runnable + 1] = co
+          end
+        end
+        if show_progress and prog:due() then prog:update(state_for_progress(), true) end
+      end
+    end)
+  end
+
+  -- each() inside fn of another each(): run inline, one item at a time, in the calling worker;
+  -- its waits yield to the outer run's loop (a second loop here would swallow the outer
+  -- workers' wake-ups)
+  bulk._active = bulk._active + 1
+  local ok_loop, loop_err
+  if nested then
+    ok_loop, loop_err = pcall(worker)
+  else
+    ok_loop, loop_err = run_scheduler()
+  end
+  bulk._active = bulk._active - 1
 
   unobserve()
   prog:finish()

@@ -244,6 +244,25 @@ describe("fusebill.each (fake engine)", function()
     assert.matches("ETA", text)
   end)
 
+  it("runs an each() nested in fn inline, without losing the outer workers", function()
+    local done, in_flight, max_in_flight = {}, 0, 0
+    local s = bulk.each(range(6), { concurrency = 3, quiet = true }, function(outer)
+      local inner = bulk.each({ 1, 2, 3 }, { concurrency = 8, quiet = true }, function(i)
+        in_flight = in_flight + 1
+        max_in_flight = math.max(max_in_flight, in_flight)
+        core.sleep(0.5)
+        in_flight = in_flight - 1
+        done[#done + 1] = outer.id * 10 + i
+      end)
+      assert(inner.succeeded == 3)
+    end)
+    assert.equal(6, s.succeeded)
+    assert.equal(18, #done)
+    assert.equal(3, max_in_flight)     -- the outer concurrency; each inner run goes one at a time
+    assert.near(3, s.elapsed, 0.01)    -- 6 outer items x 3 inner x 0.5 s / 3 workers
+    assert.equal(0, bulk._active)
+  end)
+
   it("keeps the user's own coroutines working, and resumes a yield that leaks out of fn", function()
     local results = {}
     local s = bulk.each(range(6), { concurrency = 3, quiet = true }, function(item)
