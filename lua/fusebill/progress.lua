@@ -52,13 +52,15 @@ function progress.render(state)
   return table.concat(parts, "  ")
 end
 
--- opts: stream (default io.stderr), enabled (bool), now (clock function), interval (seconds).
+-- opts: stream (default io.stderr), enabled (bool), now (clock function), interval (seconds),
+-- width (terminal columns; default $COLUMNS, else 80).
 function progress.new(opts)
   opts = opts or {}
   return setmetatable({
     stream = opts.stream or io.stderr, enabled = opts.enabled and true or false,
     now = opts.now or os.clock, interval = opts.interval or 0.1,
     last = nil, drawn = false, draws = 0,
+    width = opts.width or tonumber(os.getenv("COLUMNS") or "") or 80,
   }, progress)
 end
 
@@ -73,7 +75,10 @@ function progress:update(state, force)
   if not force and self.last and now - self.last < self.interval then return false end
   self.last = now
   -- \r back to column 0, the line, then erase whatever a longer previous line left behind
-  self.stream:write("\r", progress.render(state), "\27[K")
+  local line = progress.render(state)
+  -- a line longer than the terminal wraps, and \r would then redraw only its last part
+  if #line > self.width - 1 then line = line:sub(1, self.width - 1) end
+  self.stream:write("\r", line, "\27[K")
   self.stream:flush()
   self.drawn, self.draws = true, self.draws + 1
   return true

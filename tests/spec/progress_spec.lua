@@ -44,6 +44,14 @@ describe("progress", function()
     assert.truthy(text:find("\r\27%[K$"))
   end)
 
+  it("keeps the line narrower than the terminal", function()
+    local out = sink()
+    local p = progress.new{ enabled = true, stream = out, now = os.clock, width = 20 }
+    p:update({ done = 123456, total = 999999, processed = 123456, elapsed = 3, retries = 12345, errors = 7 }, true)
+    local line = out.text():match("^\r(.-)\27%[K$")
+    assert.equal(19, #line)
+  end)
+
   it("writes nothing when disabled (stderr is not a terminal)", function()
     local out = sink()
     local p = progress.new{ enabled = false, stream = out, now = os.clock }
