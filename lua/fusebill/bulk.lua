@@ -54,6 +54,8 @@ end
 -- fn's failure that means "stop the whole run now", with no record for this item:
 -- the daily quota is gone, or the user interrupted.
 local function stop_reason(e)
+  -- Ctrl-C: the host's hook or a blocking wait raises "interrupted" (a string, with position)
+  if type(e) == "string" then return e:match("interrupted!?$") and "interrupted" or nil end
   if type(e) ~= "table" and type(e) ~= "userdata" then return nil end
   local ok, kind = pcall(function() return e.kind end)
   if not ok then return nil end
@@ -450,13 +452,21 @@ function bulk.each(items, opts, fn)
   -- each() inside fn of another each(): run inline, one item at a time, in the calling worker;
   -- its waits yield to the outer run's loop (a second loop here would swallow the outer
   -- workers' wake-ups)
+  --
+  -- Two pcalls, because of Ctrl-C: the engine's wait raises "interrupted", and the host's
+  -- SIGINT hook raises "interrupted!" at the next Lua event of the main thread, which can be
+  -- the return from the inner pcall. The outer one catches that second error too, so the
+  -- journal and report are always closed and the summary printed.
   bulk._active = bulk._active + 1
-  local ok_loop, loop_err
-  if nested then
-    ok_loop, loop_err = pcall(worker)
-  else
-    ok_loop, loop_err = run_scheduler()
-  end
+  local ok_loop, loop_err = pcall(function()
+    local ok, err
+    if nested then
+      ok, err = pcall(worker)
+    else
+      ok, err = run_scheduler()
+    end
+    if not ok then error(err, 0) end
+  end)
   bulk._active = bulk._active - 1
 
   unobserve()
@@ -497,6 +507,8 @@ function bulk.each(items, opts, fn)
     io.stderr:write(report_mod.summary_text(s), "\n")
     io.stderr:flush()
   end
+  -- Ctrl-C inside an item: the run stopped cleanly; now let the interruption stop the script
+  if s.stopped == "interrupted" then error("interrupted", 0) end
   return s
 end
 

@@ -498,6 +498,21 @@ describe("fusebill.each (fake engine)", function()
     os.remove(path)
   end)
 
+  it("on Ctrl-C inside an item stops without recording it, and raises", function()
+    local path = tmpname()
+    assert.has_error(function()
+      bulk.each(range(50), { journal = path, quiet = true, concurrency = 2 }, function(item)
+        core.sleep(0.1)
+        if item.id == 7 then error("fusebill/x.lua:12: interrupted!") end
+      end)
+    end, "interrupted")
+    local entries, info = journal.load(path)
+    assert.is_nil(entries["7"])
+    assert.is_true(info.records >= 6 and info.records <= 8)
+    for _, rec in pairs(entries) do assert.equal("ok", rec.outcome) end
+    os.remove(path)
+  end)
+
   it("counts the engine's retries and 429s in the summary", function()
     local s = bulk.each(range(3), { quiet = true }, function()
       core.counters.retries = core.counters.retries + 2

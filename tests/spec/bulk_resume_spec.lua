@@ -141,6 +141,42 @@ describe("bulk runs in the host", function()
     os.execute("rm -rf " .. sh_quote(dir))
   end)
 
+  it("on Ctrl-C (SIGINT) stops cleanly with its journal intact and says so", function()
+    local sb = sandbox.start{ args = { "--rate-limit", "none", "--codes", "300", "--latency", "10" } }
+    finally(function() sb:stop() end)
+    local dir = tmpdir()
+    local script, jpath, out_path = dir .. "/resume.lua", dir .. "/run.journal", dir .. "/out.txt"
+    write(script, RESUME_SCRIPT)
+    local args = "--journal " .. sh_quote(jpath) .. " --concurrency 4 " .. sh_quote(script)
+    local p = io.popen("sh -c " .. sh_quote("echo $$; " .. host_cmd(sb, args, true) .. " >" .. sh_quote(out_path) ..
+      " 2>&1"))
+    local pid = assert(tonumber(p:read("l")))
+    for _ = 1, 500 do
+      local _, info = journal.load(jpath)
+      if info.records >= 60 then break end
+      sleep(0.01)
+    end
+    os.execute("kill -INT " .. pid)
+    local _, _, code = p:close()
+    assert.is_true(code ~= 0)
+    local out = read(out_path)
+    assert.matches("stopped: interrupted%. Rerun with the same journal to finish%.", out)
+    local entries, info = journal.load(jpath)
+    assert.is_true(info.records >= 60)
+    for _, rec in pairs(entries) do assert.equal("ok", rec.outcome) end
+    local rerun, rc = run(host_cmd(sb, args))
+    assert.equal(0, rc, rerun)
+    local succeeded, failed, skipped = rerun:match("SUMMARY\t(%d+)\t(%d+)\t(%d+)")
+    assert.equal(0, tonumber(failed))
+    assert.equal(info.records, tonumber(skipped))
+    local n = 0
+    for _ in fusebill.new{ api_key = sb.key, base_url = sb.url }.sales_tracking_codes:list{ page_size = 1000 } do
+      n = n + 1
+    end
+    assert.equal(n, tonumber(succeeded) + tonumber(skipped))
+    os.execute("rm -rf " .. sh_quote(dir))
+  end)
+
   it("shows progress on a pseudo-terminal and not on a pipe", function()
     local sb = sandbox.start{ args = { "--rate-limit", "none", "--codes", "60", "--latency", "20" } }
     finally(function() sb:stop() end)
