@@ -280,7 +280,9 @@ static int sleeper_gc(lua_State *L) {
 }
 
 static int sleep_done(lua_State *L, int status, lua_KContext ctx) {
-  (void)L; (void)status; (void)ctx;
+  (void)status; (void)ctx;
+  sleeper *s = lua_touserdata(L, 2);
+  if (!s->wait.done) return fb_loop_yield(L, &s->wait, 0, sleep_done);  /* resumed too early */
   return 0;
 }
 

@@ -347,15 +347,21 @@ static int call_send(lua_State *L, fb_call *c) {
   return 0;
 }
 
+enum { ENTERED, RESUMED };
+
 static int call_run(lua_State *L, int status, lua_KContext ctx) {
-  (void)status; (void)ctx;
+  (void)status;
   lua_settop(L, CALL_IDX);           /* drop whatever a resume passed in */
   fb_call *c = lua_touserdata(L, CALL_IDX);
+  /* A resume before the wait is over (a scheduler that resumes too eagerly, or
+   * a stale wake-up meant for a collected coroutine at the same address) must
+   * not advance the call: wait again. */
+  if (ctx == RESUMED && !c->wait.done) return fb_loop_yield(L, &c->wait, RESUMED, call_run);
   for (;;) {
     int n = c->state == ST_SENT ? call_finish(L, c) : call_send(L, c);
     if (n) return n;
     if (c->wait.done) continue;
-    if (fb_loop_is_managed(L)) return fb_loop_yield(L, &c->wait, 0, call_run);
+    if (fb_loop_is_managed(L)) return fb_loop_yield(L, &c->wait, RESUMED, call_run);
     fb_loop_block(L, c->client->loop, &c->wait);
   }
 }
@@ -432,5 +438,5 @@ int fb_request(lua_State *L) {
                   "dry run: the request was not sent", 0, 0);
     return 2;
   }
-  return call_run(L, LUA_OK, 0);
+  return call_run(L, LUA_OK, ENTERED);
 }

@@ -45,6 +45,23 @@ describe("managed coroutines", function()
     for i, co in ipairs(cos) do assert.are.equal(i, results[co]) end
   end)
 
+  it("waits again when resumed before the answer arrives", function()
+    local co = coroutine.create(function() return assert(c:request("GET", "/customers/4")).id end)
+    core.manage(co)
+    assert.are.equal(core.WAIT, select(2, coroutine.resume(co)))
+    -- resumed at once, long before the sandbox's 100 ms latency is over
+    local ok, token = coroutine.resume(co)
+    assert.is_true(ok, token)
+    assert.are.equal(core.WAIT, token)
+    assert.are.equal(4, run_all({ co })[co])
+
+    local sleeper = coroutine.create(function() core.sleep(0.05); return "slept" end)
+    core.manage(sleeper)
+    coroutine.resume(sleeper)
+    assert.are.equal(core.WAIT, select(2, coroutine.resume(sleeper)))
+    assert.are.equal("slept", run_all({ sleeper })[sleeper])
+  end)
+
   it("yields in core.sleep instead of blocking", function()
     local co = coroutine.create(function() core.sleep(0.05); return "slept" end)
     core.manage(co)
