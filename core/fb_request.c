@@ -359,7 +359,13 @@ static int call_run(lua_State *L, int status, lua_KContext ctx) {
   if (ctx == RESUMED && !c->wait.done) return fb_loop_yield(L, &c->wait, RESUMED, call_run);
   for (;;) {
     int n = c->state == ST_SENT ? call_finish(L, c) : call_send(L, c);
-    if (n) return n;
+    if (n) {
+      /* Done: hand the easy handle back now rather than when the call is
+       * collected, so the next call reuses it instead of making a new one. */
+      fb_loop_release_easy(c->client->loop, c->easy);
+      c->easy = c->wait.easy = NULL;
+      return n;
+    }
     if (c->wait.done) continue;
     if (fb_loop_is_managed(L)) return fb_loop_yield(L, &c->wait, RESUMED, call_run);
     fb_loop_block(L, c->client->loop, &c->wait);
