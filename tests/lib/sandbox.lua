@@ -196,4 +196,16 @@ function Sandbox:set_limits(t)
   return self:control("POST", "/limits", t)
 end
 
+-- Small file helpers specs share (they run as plain Lua, with no library of their own).
+M.read_file = read_file
+M.write_file = write_file
+M.quote = q
+
+-- A fusebill client for this sandbox that fails fast: no pacing, one attempt.
+function Sandbox:client(opts)
+  local o = { api_key = self.key, base_url = self.url, rate_limit = false, retry = { max_attempts = 1 } }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return require("fusebill").new(o)
+end
+
 return M

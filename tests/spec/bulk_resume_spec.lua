@@ -34,13 +34,7 @@ local function write(path, text)
   f:close()
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = sandbox.read_file
 
 -- the host command line for a script against sandbox sb (the key goes in the environment)
 local function host_cmd(sb, args, exec)

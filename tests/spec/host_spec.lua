@@ -8,19 +8,7 @@ local bin = build .. "/fusebill"
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_file(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local read_file, write_file = sandbox.read_file, sandbox.write_file
 
 -- Runs the host with a shell-quoted argument list; returns exit code, stdout, stderr.
 -- FUSEBILL_API_KEY is cleared unless env sets it.

@@ -113,7 +113,7 @@ describe("validation", function()
 
   setup(function()
     sb = sandbox.start { args = { "--rate-limit", "none" } }
-    fb = fusebill.new { api_key = sb.key, base_url = sb.url, rate_limit = false, retry = { max_attempts = 1 } }
+    fb = sb:client()
   end)
   teardown(function()
     if fb then fb:close() end
