@@ -128,6 +128,22 @@ describe("embedding an installed fusebill", function()
     assert.equal(("2\ttrue\tnot_found\t%s/lib/lua/5.4/fusebill.so\n"):format(prefix), out)
   end)
 
+  it_stock("builds the same module with luarocks make from the rockspec", function()
+    -- in a copy of the sources, so the rock's build cannot touch the build under test
+    local dir = (select(2, sh("mktemp -d")):gsub("%s+$", ""))
+    local code, out = sh(("cp -r core lua Makefile fusebill-scm-1.rockspec %s/ && cd %s && " ..
+      "luarocks --lua-version 5.4 --tree %s/tree make --deps-mode=none fusebill-scm-1.rockspec " ..
+      "CURL_INCDIR=/usr/include/$(gcc -print-multiarch) CURL_LIBDIR=/usr/lib/$(gcc -print-multiarch)")
+      :format(q(dir), q(dir), q(dir)))
+    assert.equal(0, code, out)
+    local load = "package.cpath = '" .. dir .. "/tree/lib/lua/5.4/?.so;' .. package.cpath; " ..
+      "local f = require 'fusebill'; print(f.VERSION, package.searchpath('fusebill', package.cpath))"
+    local code2, out2 = sh("lua5.4 -e " .. q(load))
+    sh("rm -rf " .. q(dir))
+    assert.equal(0, code2, out2)
+    assert.equal(("0.1.0\t%s/tree/lib/lua/5.4/fusebill.so\n"):format(dir), out2)
+  end)
+
   it("uninstalls everything it installed", function()
     local code, out = sh(("make -s uninstall PREFIX=%s BUILD=%s"):format(q(prefix), q(build)))
     assert.equal(0, code, out)
