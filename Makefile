@@ -125,7 +125,7 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 LUA_CMOD_DIR ?= $(LIBDIR)/lua/5.4
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-MODULE_OBJ = $(filter-out $(BUILD)/obj/fb_engine.o,$(LIB_OBJ))
+MODULE_OBJ = $(filter-out $(BUILD)/obj/fb_engine.o $(BUILD)/obj/fb_cjson.o,$(LIB_OBJ))
 
 all: $(BUILD)/libfusebill.so $(BUILD)/lua/fusebill.so $(BUILD)/fusebill.pc
 

@@ -10,11 +10,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "fusebill.h"
+#include "fb_cjson.h"
 
-/* lua-cjson, linked statically into libfusebill: an embedding host must not have
- * to know that the engine needs it. */
-int luaopen_cjson(lua_State *L);
-int luaopen_cjson_safe(lua_State *L);
 
 struct fb_engine {
   lua_State *L;
@@ -186,11 +183,9 @@ static int engine_setup(lua_State *L) {
   fb_engine *e = lua_touserdata(L, 1);
   const fb_config *cfg = lua_touserdata(L, 2);
   luaL_openlibs(L);
+  /* an embedding host must not have to know that the engine needs lua-cjson */
+  fb_preload_cjson(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, luaopen_cjson);
-  lua_setfield(L, -2, "cjson");
-  lua_pushcfunction(L, luaopen_cjson_safe);
-  lua_setfield(L, -2, "cjson.safe");
   lua_pushcfunction(L, luaopen_fusebill);
   lua_setfield(L, -2, "fusebill");
   lua_pop(L, 1);

@@ -38,10 +38,11 @@ int fb_loop_start(fb_loop *loop, fb_wait *w);
 /* Cancels a wait that may still be pending (safe on finished waits). */
 void fb_loop_cancel(fb_loop *loop, fb_wait *w);
 
-/* Waits for `w`: yields when running in a managed coroutine (returns 1 after
- * pushing nothing; the caller must then `return lua_yieldk(...)` through
- * fb_loop_yield), or drives the loop until w is done (returns 0). Raises
- * "interrupted" if fb_interrupt() was called while blocking. */
+/* Waiting for a started wait `w`, one of two ways. In a managed coroutine
+ * (fb_loop_is_managed), `return fb_loop_yield(L, w, ctx, k)`: it yields core.WAIT
+ * and k runs when the scheduler resumes the coroutine. Anywhere else,
+ * fb_loop_block drives the loop until w is done; it raises "interrupted" if
+ * fb_interrupt() was called meanwhile. */
 int fb_loop_is_managed(lua_State *L);
 void fb_loop_block(lua_State *L, fb_loop *loop, fb_wait *w);
 int fb_loop_yield(lua_State *L, fb_wait *w, lua_KContext ctx, lua_KFunction k);

@@ -18,7 +18,6 @@
 #include "fb_retry.h"
 
 #define HOST_OPTIONS_KEY "fusebill.host_options"
-#define MODULES_KEY      "fusebill.modules_installed"
 
 void fb_set_host_options(lua_State *L) {
   luaL_checktype(L, -1, LUA_TTABLE);
@@ -89,12 +88,7 @@ int luaopen_fusebill(lua_State *L) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return luaL_error(L, "fusebill: curl_global_init failed");
     curl_ready = 1;
   }
-  if (lua_getfield(L, LUA_REGISTRYINDEX, MODULES_KEY) == LUA_TNIL) {
-    fb_modules_install(L, fb_client_modules);
-    lua_pushboolean(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, MODULES_KEY);
-  }
-  lua_pop(L, 1);
+  fb_modules_install(L, fb_client_modules);
 
   luaL_newlib(L, core_funcs);
   int core = lua_gettop(L);

@@ -20,6 +20,15 @@ static int searcher(lua_State *L) {
 }
 
 void fb_modules_install(lua_State *L, const fb_module *list) {
+  /* once per list and state: the host installs the client modules at start-up
+   * and luaopen_fusebill does again for hosts that did not */
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, list) != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_pushboolean(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, list);
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "searchers");
   /* shift entries 2..n up one place, then put ours at 2 */

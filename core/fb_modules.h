@@ -17,7 +17,8 @@ extern const fb_module fb_client_modules[];
 extern const fb_module fb_sandbox_modules[];
 
 /* Adds a searcher for `list` to package.searchers, right after the preload
- * searcher, so `require` finds embedded modules before anything on disk. */
+ * searcher, so `require` finds embedded modules before anything on disk.
+ * Calling it again for the same list and state does nothing. */
 void fb_modules_install(lua_State *L, const fb_module *list);
 
 #endif

@@ -9,13 +9,12 @@
 #include <lualib.h>
 #include <curl/curl.h>
 #include "fusebill.h"
+#include "fb_cjson.h"
 #include "fb_modules.h"
 #include "host_options.h"
 #include "host_run.h"
 #include "sandbox.h"
 
-int luaopen_cjson(lua_State *L);
-int luaopen_cjson_safe(lua_State *L);
 
 #define DEFAULT_BASE_URL "https://secure.fusebill.com/v1"
 
@@ -338,16 +337,10 @@ static int open_fusebill(lua_State *L) {
 
 void host_options_install(lua_State *L, host_options *o) {
   /* the embedded modules (fusebill.pretty, fusebill.diff, ...) are requireable from
-   * the start, not only after require "fusebill"; the registry flag is the one
-   * luaopen_fusebill checks, so the searcher is not added twice */
+   * the start, not only after require "fusebill" */
   fb_modules_install(L, fb_client_modules);
-  lua_pushboolean(L, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, "fusebill.modules_installed");
+  fb_preload_cjson(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, luaopen_cjson);
-  lua_setfield(L, -2, "cjson");
-  lua_pushcfunction(L, luaopen_cjson_safe);
-  lua_setfield(L, -2, "cjson.safe");
   lua_pushlightuserdata(L, o);
   lua_pushcclosure(L, open_fusebill, 1);
   lua_setfield(L, -2, "fusebill");

@@ -14,12 +14,11 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <microhttpd.h>
+#include "fb_cjson.h"
 #include "fb_modules.h"
 #include "sandbox.h"
 #include "sandbox_timer.h"
 
-int luaopen_cjson(lua_State *L);
-int luaopen_cjson_safe(lua_State *L);
 
 enum action { ACT_NONE, ACT_RESET, ACT_EMPTY, ACT_TRUNCATED, ACT_STALE };
 
@@ -97,11 +96,8 @@ static int lua_setup(fb_sandbox *s, const fb_sandbox_options *o, char *err, size
   }
   s->L = L;
   luaL_openlibs(L);
+  fb_preload_cjson(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, luaopen_cjson);
-  lua_setfield(L, -2, "cjson");
-  lua_pushcfunction(L, luaopen_cjson_safe);
-  lua_setfield(L, -2, "cjson.safe");
   lua_pushcfunction(L, luaopen_native);
   lua_setfield(L, -2, "fusebill.sandbox.native");
   lua_pop(L, 1);
