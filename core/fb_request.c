@@ -143,7 +143,7 @@ static void setup_transfer(fb_call *c) {
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, cl->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cl->connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");  /* what Fusebill sends; "" would list every codec in every request */
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(e, CURLOPT_USERAGENT, cl->user_agent);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
