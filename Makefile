@@ -12,6 +12,9 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 PKG_CFLAGS = $(shell pkg-config --cflags lua5.4 libcurl libmicrohttpd libedit)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Icore -I$(BUILD)/gen
 LUA_LIBS   = $(shell pkg-config --libs lua5.4) -lm
+# The host program links Lua statically, as Debian's lua5.4 does: one library less
+# to load at start-up (see core/host_plugin.h for the rest of that story).
+LUA_STATIC = $(shell $(CC) -print-file-name=liblua5.4.a)
 CURL_LIBS  = $(shell pkg-config --libs libcurl)
 MHD_LIBS   = $(shell pkg-config --libs libmicrohttpd)
 EDIT_LIBS  = $(shell pkg-config --libs libedit)
@@ -37,10 +40,15 @@ SANDBOX_LUA  = $(wildcard lua/fusebill/sandbox/*.lua)
 LIB_OBJ      = $(LIB_SRC:core/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen_client_modules.o
 SANDBOX_OBJ  = $(SANDBOX_SRC:core/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen_sandbox_modules.o
 HOST_OBJ     = $(HOST_SRC:core/%.c=$(BUILD)/obj/%.o)
+# The engine without the engine API and without lua-cjson: what a Lua C module (and
+# the host's plugin) needs, since the program loading it provides Lua and cjson.
+MODULE_OBJ   = $(filter-out $(BUILD)/obj/fb_engine.o $(BUILD)/obj/fb_cjson.o,$(LIB_OBJ))
+# build/fusebill-host.so: engine + sandbox, dlopen'ed by the host on first use.
+PLUGIN_OBJ   = $(BUILD)/obj/plugin_table.o $(MODULE_OBJ) $(SANDBOX_OBJ) $(BUILD)/obj/fb_cjson.o
 C_TESTS      = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 
 .PHONY: all deps test check run bench asan lint clean install uninstall
-all: $(BUILD)/libfusebill.a $(BUILD)/fusebill-sandbox $(BUILD)/fusebill $(C_TESTS)
+all: $(BUILD)/libfusebill.a $(BUILD)/fusebill-sandbox $(BUILD)/fusebill $(BUILD)/fusebill-host.so $(C_TESTS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -67,8 +75,13 @@ $(BUILD)/libfusebill-sandbox.a: $(SANDBOX_OBJ)
 
 $(BUILD)/fusebill-sandbox: $(BUILD)/obj/sandbox_main.o $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
 	$(CC) $(CFLAGS) -o $@ $^ $(CJSON_LIB) $(MHD_LIBS) $(CURL_LIBS) $(LUA_LIBS) -lpthread
-$(BUILD)/fusebill: $(HOST_OBJ) $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
-	$(CC) $(CFLAGS) -o $@ $^ $(CJSON_LIB) $(MHD_LIBS) $(CURL_LIBS) $(EDIT_LIBS) $(LUA_LIBS) -lpthread
+# The host: Lua, lua-cjson, libedit and the embedded Lua modules; -Wl,-E exports the
+# Lua API to the plugin and to C modules, as lua5.4 does. libcurl and libmicrohttpd
+# come with the plugin, loaded when a script first needs them.
+$(BUILD)/fusebill: $(HOST_OBJ) $(BUILD)/obj/fb_modules.o $(BUILD)/obj/gen_client_modules.o $(BUILD)/obj/fb_cjson.o
+	$(CC) $(CFLAGS) -Wl,-E -o $@ $^ $(CJSON_LIB) $(EDIT_LIBS) $(LUA_STATIC) -lm -ldl
+$(BUILD)/fusebill-host.so: $(PLUGIN_OBJ)
+	$(CC) $(CFLAGS) -shared -o $@ $^ $(MHD_LIBS) $(CURL_LIBS) -lpthread
 
 $(BUILD)/tests/%: tests/c/%.c tests/c/tap.h $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a \
@@ -125,7 +138,6 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 LUA_CMOD_DIR ?= $(LIBDIR)/lua/5.4
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-MODULE_OBJ = $(filter-out $(BUILD)/obj/fb_engine.o $(BUILD)/obj/fb_cjson.o,$(LIB_OBJ))
 
 all: $(BUILD)/libfusebill.so $(BUILD)/lua/fusebill.so $(BUILD)/fusebill.pc
 
@@ -156,11 +168,15 @@ $(BUILD)/lua:
 	mkdir -p $@
 
 # DESTDIR for packagers; PREFIX=... for a private tree (tests install into a temp dir).
-install: $(BUILD)/fusebill $(BUILD)/fusebill-sandbox $(BUILD)/libfusebill.a $(BUILD)/libfusebill.so \
-         $(BUILD)/lua/fusebill.so $(BUILD)/fusebill.pc
+# The host finds its plugin at ../lib/fusebill/ from its own directory: PLUGINDIR
+# follows BINDIR, not LIBDIR, so the two stay side by side.
+PLUGINDIR = $(BINDIR)/../lib/fusebill
+install: $(BUILD)/fusebill $(BUILD)/fusebill-host.so $(BUILD)/fusebill-sandbox $(BUILD)/libfusebill.a \
+         $(BUILD)/libfusebill.so $(BUILD)/lua/fusebill.so $(BUILD)/fusebill.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-	  $(DESTDIR)$(LUA_CMOD_DIR) $(DESTDIR)$(MANDIR)/man1
+	  $(DESTDIR)$(LUA_CMOD_DIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PLUGINDIR)
 	install -m 755 $(BUILD)/fusebill $(BUILD)/fusebill-sandbox $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BUILD)/fusebill-host.so $(DESTDIR)$(PLUGINDIR)/
 	install -m 644 core/fusebill.h $(DESTDIR)$(INCLUDEDIR)/fusebill.h
 	install -m 644 $(BUILD)/libfusebill.a $(DESTDIR)$(LIBDIR)/libfusebill.a
 	install -m 755 $(BUILD)/libfusebill.so $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -170,6 +186,8 @@ install: $(BUILD)/fusebill $(BUILD)/fusebill-sandbox $(BUILD)/libfusebill.a $(BU
 	install -m 644 core/fusebill.1 $(DESTDIR)$(MANDIR)/man1/fusebill.1
 
 uninstall:
+	rm -f $(DESTDIR)$(PLUGINDIR)/fusebill-host.so
+	-rmdir $(DESTDIR)$(PLUGINDIR) 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/fusebill $(DESTDIR)$(BINDIR)/fusebill-sandbox \
 	  $(DESTDIR)$(INCLUDEDIR)/fusebill.h $(DESTDIR)$(LIBDIR)/libfusebill.a \
 	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libfusebill.so \

@@ -7,13 +7,12 @@
 #include <string.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include <curl/curl.h>
 #include "fusebill.h"
 #include "fb_cjson.h"
 #include "fb_modules.h"
 #include "host_options.h"
+#include "host_plugin.h"
 #include "host_run.h"
-#include "sandbox.h"
 
 
 #define DEFAULT_BASE_URL "https://secure.fusebill.com/v1"
@@ -133,7 +132,10 @@ static int add_sandbox_words(host_options *o, const char *s) {
 }
 
 static void print_version(void) {
-  printf("fusebill %s (%s, libcurl %s)\n", FB_VERSION, LUA_RELEASE, curl_version_info(CURLVERSION_NOW)->version);
+  char err[256];
+  const fb_host_plugin *p = host_plugin(err, sizeof err);
+  printf("fusebill %s (%s, libcurl %s)\n", FB_VERSION, LUA_RELEASE, p ? p->curl_version() : "not loaded");
+  if (!p) fprintf(stderr, "%s: %s\n", host_progname, err);
 }
 
 int host_option_parse(host_options *o, int argc, char **argv, int i) {
@@ -207,7 +209,7 @@ static char *read_key_file(const char *path) {
 
 static void stop_sandbox_at_exit(void) {
   if (sandbox) {
-    fb_sandbox_stop(sandbox);
+    host_plugin(NULL, 0)->sandbox_stop(sandbox);  /* loaded: it started the sandbox */
     sandbox = NULL;
   }
   if (current) host_options_free(current);
@@ -246,18 +248,20 @@ int host_options_resolve(host_options *o) {
 
 static int start_sandbox(host_options *o, char *err, size_t errlen) {
   if (sandbox) return 0;
+  const fb_host_plugin *p = host_plugin(err, errlen);
+  if (!p) return -1;
   fb_sandbox_options so;
-  fb_sandbox_options_init(&so);
+  p->sandbox_options_init(&so);
   so.port = 0;
   so.host = "127.0.0.1";
-  int r = fb_sandbox_parse_args(&so, o->sandbox_argc, o->sandbox_argv, err, errlen);
+  int r = p->sandbox_parse_args(&so, o->sandbox_argc, o->sandbox_argv, err, errlen);
   if (r != 0) {
     if (r == 1) snprintf(err, errlen, "--sandbox-opt: see fusebill-sandbox --help for the options");
     return -1;
   }
-  sandbox = fb_sandbox_start(&so, err, errlen);
+  sandbox = p->sandbox_start(&so, err, errlen);
   if (!sandbox) return -1;
-  snprintf(sandbox_url, sizeof sandbox_url, "http://127.0.0.1:%u/v1", fb_sandbox_port(sandbox));
+  snprintf(sandbox_url, sizeof sandbox_url, "http://127.0.0.1:%u/v1", p->sandbox_port(sandbox));
   if (o->verbose)
     fprintf(stderr, "%s: sandbox listening on %s\n", host_progname, sandbox_url);
   return 0;
@@ -285,7 +289,7 @@ static void push_host_table(lua_State *L, const host_options *o) {
   if (sandbox) {
     lua_pushstring(L, sandbox_url);
     lua_setfield(L, -2, "base_url");
-    lua_pushstring(L, fb_sandbox_key(sandbox));
+    lua_pushstring(L, host_plugin(NULL, 0)->sandbox_key(sandbox));
     lua_setfield(L, -2, "api_key");
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "sandbox");
@@ -318,8 +322,10 @@ static void push_host_table(lua_State *L, const host_options *o) {
  * use, so plain Lua scripts and busted runs that never touch the API pay nothing. */
 static int open_fusebill(lua_State *L) {
   host_options *o = lua_touserdata(L, lua_upvalueindex(1));
+  char err[512] = "";
+  const fb_host_plugin *p = host_plugin(err, sizeof err);
+  if (!p) return luaL_error(L, "cannot load the fusebill engine: %s", err);
   if (o->auto_sandbox && !sandbox) {
-    char err[512] = "";
     if (start_sandbox(o, err, sizeof err) != 0)
       return luaL_error(L, "cannot start the in-process sandbox: %s", err);
     fprintf(stderr, "%s: no API key or --base-url given: using the in-process sandbox at %s\n",
@@ -327,9 +333,9 @@ static int open_fusebill(lua_State *L) {
   }
   int n = lua_gettop(L);
   push_host_table(L, o);
-  fb_set_host_options(L);
+  p->set_host_options(L);
   lua_settop(L, n);
-  lua_pushcfunction(L, luaopen_fusebill);
+  lua_pushcfunction(L, p->open_fusebill);
   lua_insert(L, 1);
   lua_call(L, n, 1);
   return 1;

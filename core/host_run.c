@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <lauxlib.h>
-#include "fusebill.h"
+#include "host_plugin.h"
 #include "host_run.h"
 
 const char *host_progname = "fusebill";
@@ -32,7 +32,7 @@ static void on_sigint(int sig) {
   }
   if (!persistent) signal(sig, SIG_DFL);  /* a second Ctrl-C kills, as in lua.c */
   else if (write(STDOUT_FILENO, "\n", 1) < 0) { /* REPL: the error starts on a line of its own */ }
-  fb_interrupt();                         /* wake up curl and backoff sleeps */
+  host_plugin_interrupt();                /* wake up curl and backoff sleeps */
   if (signal_L)
     lua_sethook(signal_L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }

@@ -50,12 +50,20 @@ describe("embedding an installed fusebill", function()
   it("installs binaries, header, libraries, pkg-config file, Lua module and man page", function()
     for _, f in ipairs{ "bin/fusebill", "bin/fusebill-sandbox", "include/fusebill.h", "lib/libfusebill.a",
                         "lib/libfusebill.so", "lib/libfusebill.so.0", "lib/pkgconfig/fusebill.pc",
-                        "lib/lua/5.4/fusebill.so", "share/man/man1/fusebill.1" } do
+                        "lib/lua/5.4/fusebill.so", "lib/fusebill/fusebill-host.so", "share/man/man1/fusebill.1" } do
       assert.is_true(sh("test -e " .. q(prefix .. "/" .. f)) == 0, f .. " not installed")
     end
     local code, out = sh(("PKG_CONFIG_PATH=%s/lib/pkgconfig pkg-config --modversion fusebill"):format(q(prefix)))
     assert.equal(0, code, out)
     assert.matches("^%d+%.%d+%.%d+\n$", out)
+  end)
+
+  it("runs the installed program, which loads its engine from lib/fusebill", function()
+    local code, out = sh(("FUSEBILL_API_KEY=%s %s/bin/fusebill --base-url %s -e %s"):format(
+      q(sb.key), q(prefix), q(sb.url),
+      q("print(assert(require('fusebill').client().customers:get(1)).id)")))
+    assert.equal(0, code, out)
+    assert.equal("1\n", out)
   end)
 
   it("builds the example host with pkg-config against the installed files and runs a rule", function()

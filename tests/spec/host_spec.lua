@@ -217,6 +217,31 @@ describe("host: fusebill options", function()
     assert.equal("", err)
   end)
 
+  it("maps libcurl only once a script requires fusebill, so plain scripts start like lua5.4", function()
+    local probe = "local function curl() for l in io.lines('/proc/self/maps') do " ..
+      "if l:find('libcurl', 1, true) then return 'curl' end end return 'none' end "
+    local code, out, err = run("-e " .. q(probe .. "print(curl())"))
+    assert.equal(0, code, err)
+    assert.equal("none\n", out)
+    code, out, err = run("--base-url http://127.0.0.1:9/v1 -e " .. q(probe .. "require 'fusebill' print(curl())"),
+      { FUSEBILL_API_KEY = "MDpzYW5kYm94" })
+    assert.equal(0, code, err)
+    assert.equal("curl\n", out)
+  end)
+
+  it("says which file is missing when the engine plugin cannot be found", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. q(dir) .. " && cp " .. q(bin) .. " " .. q(dir) .. "/fusebill"))
+    local p = io.popen("env -u FUSEBILL_API_KEY " .. q(dir .. "/fusebill") ..
+      " --base-url http://127.0.0.1:9/v1 -e " .. q("require 'fusebill'") .. " 2>&1")
+    local out = p:read("a")
+    local _, _, code = p:close()
+    os.execute("rm -rf " .. q(dir))
+    assert.equal(1, code)
+    assert.matches("cannot load the fusebill engine: cannot find fusebill%-host%.so", out)
+  end)
+
   it("--sandbox passes --sandbox-opt through to the sandbox", function()
     local code, out, err = run("--sandbox --sandbox-opt '--rate-limit 7/60s' -e " ..
       q("local _, m = require('fusebill').client().customers:get(1) print(m.headers['x-rate-limit-limit-minute'])"))
