@@ -23,15 +23,15 @@ function M.money(n)
   return ("\1m:%.4f"):format(n)
 end
 
+-- native.json_tidy then rewrites cjson's output exactly as these gsubs would, in C
+-- (gsub over a whole 1.4 KB body cost more than encoding it):
+--   s:gsub("\\/", "/")  cjson escapes every "/"; URIs read better plain (left to right
+--                       keeps an escaped backslash followed by an escaped slash correct)
+--   then, only if "\\u0001" occurs: s:gsub('"\\u0001%[%]"', "[]")
+--                                    :gsub('"\\u0001m:(%-?[%d%.]+)"', "%1")
+local json_tidy = native.json_tidy
 function M.encode(v)
-  local s = cjson.encode(v)
-  -- cjson escapes every "/" as "\/"; URIs read better plain (left-to-right gsub keeps
-  -- an escaped backslash followed by an escaped slash correct)
-  if s:find("\\/", 1, true) then s = s:gsub("\\/", "/") end
-  if s:find("\\u0001", 1, true) then
-    s = s:gsub('"\\u0001%[%]"', "[]"):gsub('"\\u0001m:(%-?[%d%.]+)"', "%1")
-  end
-  return s
+  return json_tidy(cjson.encode(v))
 end
 
 -- JavaScript-style bodies (unquoted keys, single quotes) as the Fusebill docs' own curl
