@@ -33,13 +33,28 @@ function M.string(errs, name, v, max)
   return v
 end
 
+-- values list -> { [lower case] = the first value with that lower case, and the same for
+-- each value's own spelling }, built once per list (the lists are module constants)
+local enum_index = setmetatable({}, { __mode = "k" })
+
+local function index_of(values)
+  local idx = enum_index[values]
+  if not idx then
+    idx = {}
+    for i = #values, 1, -1 do idx[values[i]:lower()] = values[i] end
+    for _, c in ipairs(values) do idx[c] = idx[c:lower()] end
+    enum_index[values] = idx
+  end
+  return idx
+end
+
 -- One of `values` (case-insensitive, as ASP.NET binds enums); returns the canonical one.
 function M.enum(errs, name, v, values)
   if not present(v) then return nil end
   if type(v) == "string" then
-    for _, c in ipairs(values) do
-      if c:lower() == v:lower() then return c end
-    end
+    local idx = index_of(values)
+    local c = idx[v] or idx[v:lower()]
+    if c then return c end
   end
   errs[#errs + 1] = ("%s: '%s' is not a valid value. Valid values are: %s."):format(
     name, tostring(v), table.concat(values, ", "))

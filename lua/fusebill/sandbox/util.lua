@@ -61,6 +61,7 @@ end
 
 M.now = native.now
 M.mono = native.mono
+M.new_table = native.new_table
 
 -- "2019-11-08T13:50:32" or "2019-11-08T13:50:32.64" (trailing zeros trimmed)
 function M.timestamp(t)
@@ -103,14 +104,27 @@ function M.prng(seed)
 end
 
 -- Case-insensitive property binding: returns a table with canonical names, unknown
--- properties dropped. `names` is a list of canonical names.
+-- properties dropped. `names` is a list of canonical names. The map also holds each
+-- canonical spelling (bound as its lower case is), so the names clients normally send
+-- are found without lowering every key of every body. The result may be `t` itself:
+-- callers only read it.
 function M.binder(names)
   local map = {}
   for _, n in ipairs(names) do map[n:lower()] = n end
+  for _, n in ipairs(names) do map[n] = map[n:lower()] end
   return function(t)
+    local bound = true  -- every key already canonical (a body read back from a GET)
+    for k in pairs(t) do
+      if map[k] ~= k then
+        bound = false
+        break
+      end
+    end
+    if bound then return t end
     local out = {}
     for k, v in pairs(t) do
-      local c = type(k) == "string" and map[k:lower()]
+      local c = map[k]
+      if c == nil and type(k) == "string" then c = map[k:lower()] end
       if c then out[c] = v end
     end
     return out
