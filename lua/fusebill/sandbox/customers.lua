@@ -55,9 +55,21 @@ local function nz(v)
   return v
 end
 
+-- "customerReference.reference1" and the like, for the messages
+local function qualified(prefix, names)
+  local t = {}
+  for _, n in ipairs(names) do t[n] = prefix .. n end
+  return t
+end
+local REF_NAMES = qualified("customerReference.", REFS)
+local ACQ_NAMES = qualified("customerAcquisition.", ACQ)
+
 function M.render(c, ctx)
-  local o = {}
-  for _, f in ipairs(SCALARS) do o[f] = nz(c[f]) end
+  local o = util.new_table(#ALL)  -- a rendered customer has exactly the fields of ALL
+  for i = 1, #SCALARS do
+    local f = SCALARS[i]
+    o[f] = nz(c[f])
+  end
   o.monthlyRecurringRevenue = util.money(c.monthlyRecurringRevenue)
   o.netMonthlyRecurringRevenue = util.money(c.netMonthlyRecurringRevenue)
   local uri = ctx.base .. "/customers/" .. c.id
@@ -73,8 +85,12 @@ function M.render(c, ctx)
                           reference3 = nz(r.reference3), salesTrackingCodes = util.array(codes),
                           id = c.id, uri = uri .. "/customerReference" }
   local a = c.customerAcquisition or {}
-  local acq = { id = c.id, uri = uri .. "/customerAcquisition" }
-  for _, f in ipairs(ACQ) do acq[f] = nz(a[f]) end
+  local acq = util.new_table(#ACQ + 2)
+  acq.id, acq.uri = c.id, uri .. "/customerAcquisition"
+  for i = 1, #ACQ do
+    local f = ACQ[i]
+    acq[f] = nz(a[f])
+  end
   o.customerAcquisition = acq
   return o
 end
@@ -86,9 +102,15 @@ end
 -- Validates the writable fields of body `b` (already bound) into a fresh record
 -- (omitted = nil). Appends messages to errs.
 local function writable(ctx, b, errs)
-  local rec = {}
-  for _, s in ipairs(STRINGS) do rec[s[1]] = check.string(errs, s[1], b[s[1]], s[2]) end
-  for _, f in ipairs(EMAILS) do rec[f] = check.emails(errs, f, b[f]) end
+  local rec = util.new_table(#ALL)  -- a stored customer has the fields of ALL but uri
+  for i = 1, #STRINGS do
+    local name, max = STRINGS[i][1], STRINGS[i][2]
+    rec[name] = check.string(errs, name, b[name], max)
+  end
+  for i = 1, #EMAILS do
+    local f = EMAILS[i]
+    rec[f] = check.emails(errs, f, b[f])
+  end
   rec.title = check.enum(errs, "title", b.title, TITLES)
   rec.quickBooksLatchType = check.enum(errs, "quickBooksLatchType", b.quickBooksLatchType, LATCH)
   rec.parentId = check.integer(errs, "parentId", b.parentId)
@@ -96,7 +118,10 @@ local function writable(ctx, b, errs)
   local rb = check.object(errs, "customerReference", b.customerReference)
   if rb then
     rb = bind_ref(rb)
-    for _, f in ipairs(REFS) do ref[f] = check.string(errs, "customerReference." .. f, rb[f], 255) end
+    for i = 1, #REFS do
+      local f = REFS[i]
+      ref[f] = check.string(errs, REF_NAMES[f], rb[f], 255)
+    end
     local codes = rb.salesTrackingCodes
     if check.present(codes) then
       if type(codes) ~= "table" then
@@ -138,7 +163,10 @@ local function writable(ctx, b, errs)
   local ab = check.object(errs, "customerAcquisition", b.customerAcquisition)
   if ab then
     ab = bind_acq(ab)
-    for _, f in ipairs(ACQ) do acq[f] = check.string(errs, "customerAcquisition." .. f, ab[f], 255) end
+    for i = 1, #ACQ do
+      local f = ACQ[i]
+      acq[f] = check.string(errs, ACQ_NAMES[f], ab[f], 255)
+    end
   end
   rec.customerAcquisition = acq
   return rec
