@@ -37,6 +37,14 @@ function M.new(minute, day)
   return { minute = minute, day = day, counts = {} }
 end
 
+local function header_names(suffix)
+  return { limit = "X-Rate-Limit-Limit-" .. suffix, remaining = "X-Rate-Limit-Remaining-" .. suffix,
+           reset = "X-Rate-Limit-Reset-" .. suffix, seconds = "X-Rate-Limit-Reset-" .. suffix .. "-Seconds" }
+end
+local MINUTE, DAY = header_names("Minute"), header_names("Day")
+
+-- The counter of the current window; it keeps its reset time formatted, which changes
+-- once per window, not once per request.
 local function window(lim, name, now, counts)
   local start = math.floor(now / lim.window) * lim.window
   local c = counts[name]
@@ -44,35 +52,37 @@ local function window(lim, name, now, counts)
     c = { start = start, n = 0 }
     counts[name] = c
   end
-  return c, start + lim.window
+  local reset = start + lim.window
+  if c.reset ~= reset then c.reset, c.reset_iso = reset, util.timestamp_ms(reset) end
+  return c
+end
+
+local function add_headers(headers, names, lim, c, now)
+  headers[names.limit] = lim.limit
+  headers[names.remaining] = math.max(0, lim.limit - c.n)
+  headers[names.reset] = c.reset_iso
+  headers[names.seconds] = ("%.3f"):format(math.max(0, c.reset - now))
 end
 
 -- Counts one request when `consume`; returns nil or the message of the exceeded limit,
 -- and the headers to send.
 function M.check(rl, now, consume)
-  local headers = {}
+  local minute = rl.minute and window(rl.minute, "minute", now, rl.counts)
+  local day = rl.day and window(rl.day, "day", now, rl.counts)
   local over
-  local state = {}
-  for _, name in ipairs({ "minute", "day" }) do
-    local lim = rl[name]
-    if lim then
-      local c, reset = window(lim, name, now, rl.counts)
-      state[name] = { lim = lim, c = c, reset = reset }
-      if consume and not over and c.n >= lim.limit then
-        over = name == "minute"
-          and ("Rate limit exceeded: %d requests per %s."):format(lim.limit, M.describe(lim.window))
-          or ("Daily rate limit exceeded: %d requests per %s."):format(lim.limit, M.describe(lim.window))
-      end
+  if consume then
+    if minute and minute.n >= rl.minute.limit then
+      over = ("Rate limit exceeded: %d requests per %s."):format(rl.minute.limit, M.describe(rl.minute.window))
+    elseif day and day.n >= rl.day.limit then
+      over = ("Daily rate limit exceeded: %d requests per %s."):format(rl.day.limit, M.describe(rl.day.window))
+    else
+      if minute then minute.n = minute.n + 1 end
+      if day then day.n = day.n + 1 end
     end
   end
-  for name, s in pairs(state) do
-    if consume and not over then s.c.n = s.c.n + 1 end
-    local suffix = name == "minute" and "Minute" or "Day"
-    headers["X-Rate-Limit-Limit-" .. suffix] = s.lim.limit
-    headers["X-Rate-Limit-Remaining-" .. suffix] = math.max(0, s.lim.limit - s.c.n)
-    headers["X-Rate-Limit-Reset-" .. suffix] = util.timestamp_ms(s.reset)
-    headers["X-Rate-Limit-Reset-" .. suffix .. "-Seconds"] = ("%.3f"):format(math.max(0, s.reset - now))
-  end
+  local headers = util.new_table(10)  -- 4 per window, and the server adds Content-Type
+  if minute then add_headers(headers, MINUTE, rl.minute, minute, now) end
+  if day then add_headers(headers, DAY, rl.day, day, now) end
   return over, headers
 end
 

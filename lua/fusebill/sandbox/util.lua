@@ -63,12 +63,20 @@ M.now = native.now
 M.mono = native.mono
 M.new_table = native.new_table
 
+-- "2019-11-08T13:50:32" for an epoch second. os.date (gmtime, strftime) is the costly
+-- part of every timestamp below, and a request formats a few of the same second.
+local last_sec, last_date
+local function utc_seconds(sec)
+  if sec ~= last_sec then last_sec, last_date = sec, os.date("!%Y-%m-%dT%H:%M:%S", sec) end
+  return last_date
+end
+
 -- "2019-11-08T13:50:32" or "2019-11-08T13:50:32.64" (trailing zeros trimmed)
 function M.timestamp(t)
   local sec = math.floor(t)
   local us = math.floor((t - sec) * 1e6 + 0.5)  -- a double epoch holds microseconds, not 100 ns
   if us >= 1000000 then sec, us = sec + 1, 0 end
-  local s = os.date("!%Y-%m-%dT%H:%M:%S", sec)
+  local s = utc_seconds(sec)
   local frac = ("%06d"):format(us):gsub("0+$", "")
   if frac ~= "" then s = s .. "." .. frac end
   return s
@@ -79,7 +87,7 @@ function M.timestamp7(t)
   local sec = math.floor(t)
   local us = math.floor((t - sec) * 1e6 + 0.5)
   if us >= 1000000 then sec, us = sec + 1, 0 end
-  return os.date("!%Y-%m-%dT%H:%M:%S", sec) .. (".%06d0Z"):format(us)
+  return utc_seconds(sec) .. (".%06d0Z"):format(us)
 end
 
 -- ISO-8601 UTC with milliseconds, for rate-limit resets
@@ -87,7 +95,7 @@ function M.timestamp_ms(t)
   local sec = math.floor(t)
   local ms = math.floor((t - sec) * 1000 + 0.5)
   if ms >= 1000 then sec, ms = sec + 1, 0 end
-  return os.date("!%Y-%m-%dT%H:%M:%S", sec) .. (".%03dZ"):format(ms)
+  return utc_seconds(sec) .. (".%03dZ"):format(ms)
 end
 
 -- A private PCG-style generator: data generation and fault dice each own one, so
