@@ -29,11 +29,15 @@ local ROUTES = {
   { "GET", "subscriptionproducts/#/items", items.list_subscription },
 }
 
--- compile "a/#/b" into segment lists
+-- compile "a/#/b" into segment lists, grouped by the first segment (never "#"), so a
+-- request is matched against the few routes that can match, in table order
+local BY_FIRST = {}
 for _, r in ipairs(ROUTES) do
   local segs = {}
   for s in r[2]:gmatch("[^/]+") do segs[#segs + 1] = s end
   r.segs = segs
+  BY_FIRST[segs[1]] = BY_FIRST[segs[1]] or {}
+  table.insert(BY_FIRST[segs[1]], r)
 end
 
 -- Splits "/v1/Customers/7/" into {"customers","7"}; nil when not under /v1.
@@ -48,7 +52,8 @@ end
 local function match(r, segs)
   if #r.segs ~= #segs then return false end
   local id
-  for i, s in ipairs(r.segs) do
+  for i = 1, #r.segs do
+    local s = r.segs[i]
     if s == "#" then
       if not segs[i]:match("^%-?%d+$") then return false end
       id = math.tointeger(tonumber(segs[i]))
@@ -65,7 +70,9 @@ function M.find(method, path)
   local segs = M.segments(path)
   if not segs then return nil, "route" end
   local other = false
-  for _, r in ipairs(ROUTES) do
+  local candidates = BY_FIRST[segs[1]] or {}
+  for i = 1, #candidates do
+    local r = candidates[i]
     local ok, id = match(r, segs)
     if ok then
       if r[1] == method then return r[3], id end
