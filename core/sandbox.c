@@ -64,12 +64,26 @@ static int native_mono(lua_State *L) {
   return 1;
 }
 
+/* The first occurrence of `needle`, which holds a backslash, in s[0..n), like memmem:
+ * memchr (vectorised) jumps from backslash to backslash, which are rare in JSON text,
+ * where glibc's memmem walks short needles byte by byte. */
+static char *find_escaped(char *s, size_t n, const char *needle) {
+  size_t len = strlen(needle), k = (size_t)(strchr(needle, '\\') - needle);
+  for (size_t q = k; q < n; q++) {
+    char *b = memchr(s + q, '\\', n - q);
+    if (!b) return NULL;
+    q = (size_t)(b - s);
+    if (q - k + len <= n && memcmp(b - k, needle, len) == 0) return b - k;
+  }
+  return NULL;
+}
+
 /* In place, left to right, every occurrence of `from` becomes `to` (not longer than
  * `from`), as string.gsub with a literal pattern does; returns the new length. */
 static size_t replace_literal(char *s, size_t n, const char *from, const char *to) {
   size_t flen = strlen(from), tlen = strlen(to), r = 0, w = 0;
   while (r < n) {
-    char *hit = memmem(s + r, n - r, from, flen);
+    char *hit = find_escaped(s + r, n - r, from);
     size_t upto = hit ? (size_t)(hit - s) : n;
     memmove(s + w, s + r, upto - r);
     w += upto - r;
@@ -88,7 +102,7 @@ static size_t unquote_money(char *s, size_t n) {
   const size_t mlen = sizeof MARK - 1;
   size_t r = 0, w = 0;
   while (r < n) {
-    char *hit = memmem(s + r, n - r, MARK, mlen);
+    char *hit = find_escaped(s + r, n - r, MARK);
     size_t upto = hit ? (size_t)(hit - s) : n;
     memmove(s + w, s + r, upto - r);
     w += upto - r;
@@ -115,15 +129,13 @@ static size_t unquote_money(char *s, size_t n) {
 static int native_json_tidy(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
-  int slashes = memmem(s, n, "\\/", 2) != NULL;
-  int markers = memmem(s, n, "\\u0001", 6) != NULL;
   lua_settop(L, 1);
-  if (!slashes && !markers) return 1;
+  if (!memchr(s, '\\', n)) return 1;  /* neither \/ nor a marker */
   luaL_Buffer b;
   char *buf = luaL_buffinitsize(L, &b, n);
   memcpy(buf, s, n);
   n = replace_literal(buf, n, "\\/", "/");
-  if (memmem(buf, n, "\\u0001", 6)) {
+  if (find_escaped(buf, n, "\\u0001")) {
     n = replace_literal(buf, n, "\"\\u0001[]\"", "[]");
     n = unquote_money(buf, n);
   }
