@@ -139,9 +139,8 @@ function M.binder(names)
   end
 end
 
-function M.ulen(s)
-  return utf8.len(s)
-end
+-- UTF-8 characters in a string; nil when it is not valid UTF-8
+M.ulen = utf8.len
 
 -- integer from a JSON number or a digit string (ASP.NET binds both)
 function M.to_int(v)
