@@ -67,10 +67,10 @@ static int native_mono(lua_State *L) {
 /* The first occurrence of `needle`, which holds a backslash, in s[0..n), like memmem:
  * memchr (vectorised) jumps from backslash to backslash, which are rare in JSON text,
  * where glibc's memmem walks short needles byte by byte. */
-static char *find_escaped(char *s, size_t n, const char *needle) {
+static const char *find_escaped(const char *s, size_t n, const char *needle) {
   size_t len = strlen(needle), k = (size_t)(strchr(needle, '\\') - needle);
   for (size_t q = k; q < n; q++) {
-    char *b = memchr(s + q, '\\', n - q);
+    const char *b = memchr(s + q, '\\', n - q);
     if (!b) return NULL;
     q = (size_t)(b - s);
     if (q - k + len <= n && memcmp(b - k, needle, len) == 0) return b - k;
@@ -78,17 +78,18 @@ static char *find_escaped(char *s, size_t n, const char *needle) {
   return NULL;
 }
 
-/* In place, left to right, every occurrence of `from` becomes `to` (not longer than
- * `from`), as string.gsub with a literal pattern does; returns the new length. */
-static size_t replace_literal(char *s, size_t n, const char *from, const char *to) {
+/* Copies src[0..n) to dst (which may be src itself) with every occurrence of `from`
+ * replaced by `to` (not longer than `from`), left to right as string.gsub with a
+ * literal pattern does; returns the new length. */
+static size_t replace_literal(char *dst, const char *src, size_t n, const char *from, const char *to) {
   size_t flen = strlen(from), tlen = strlen(to), r = 0, w = 0;
   while (r < n) {
-    char *hit = find_escaped(s + r, n - r, from);
-    size_t upto = hit ? (size_t)(hit - s) : n;
-    memmove(s + w, s + r, upto - r);
+    const char *hit = find_escaped(src + r, n - r, from);
+    size_t upto = hit ? (size_t)(hit - src) : n;
+    memmove(dst + w, src + r, upto - r);
     w += upto - r;
     if (!hit) break;
-    memcpy(s + w, to, tlen);
+    memcpy(dst + w, to, tlen);
     w += tlen;
     r = upto + flen;
   }
@@ -102,7 +103,7 @@ static size_t unquote_money(char *s, size_t n) {
   const size_t mlen = sizeof MARK - 1;
   size_t r = 0, w = 0;
   while (r < n) {
-    char *hit = find_escaped(s + r, n - r, MARK);
+    const char *hit = find_escaped(s + r, n - r, MARK);
     size_t upto = hit ? (size_t)(hit - s) : n;
     memmove(s + w, s + r, upto - r);
     w += upto - r;
@@ -123,6 +124,16 @@ static size_t unquote_money(char *s, size_t n) {
   return w;
 }
 
+/* A scratch buffer of at least n bytes: json_tidy's upvalue, a full userdata replaced
+ * by a bigger one when a body outgrows it (cheaper than a luaL_Buffer per call). */
+static char *scratch(lua_State *L, size_t n) {
+  if (lua_rawlen(L, lua_upvalueindex(1)) < n) {
+    lua_newuserdatauv(L, n + n / 2, 0);
+    lua_replace(L, lua_upvalueindex(1));
+  }
+  return lua_touserdata(L, lua_upvalueindex(1));
+}
+
 /* native.json_tidy(s): the rewrite util.encode applies to cjson's output (see there),
  * done here because string.gsub copies a 1.4 KB body byte by byte three times, which
  * cost more than cjson.encode itself. Returns s itself when there is nothing to do. */
@@ -131,15 +142,13 @@ static int native_json_tidy(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &n);
   lua_settop(L, 1);
   if (!memchr(s, '\\', n)) return 1;  /* neither \/ nor a marker */
-  luaL_Buffer b;
-  char *buf = luaL_buffinitsize(L, &b, n);
-  memcpy(buf, s, n);
-  n = replace_literal(buf, n, "\\/", "/");
+  char *buf = scratch(L, n);
+  n = replace_literal(buf, s, n, "\\/", "/");
   if (find_escaped(buf, n, "\\u0001")) {
-    n = replace_literal(buf, n, "\"\\u0001[]\"", "[]");
+    n = replace_literal(buf, buf, n, "\"\\u0001[]\"", "[]");
     n = unquote_money(buf, n);
   }
-  luaL_pushresultsize(&b, n);
+  lua_pushlstring(L, buf, n);
   return 1;
 }
 
@@ -151,12 +160,12 @@ static int native_new_table(lua_State *L) {
 }
 
 static int luaopen_native(lua_State *L) {
-  static const luaL_Reg fns[] = {{"now", native_now},
-                                 {"mono", native_mono},
-                                 {"json_tidy", native_json_tidy},
-                                 {"new_table", native_new_table},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"now", native_now}, {"mono", native_mono}, {"new_table", native_new_table}, {NULL, NULL}};
   luaL_newlib(L, fns);
+  lua_newuserdatauv(L, 4096, 0);
+  lua_pushcclosure(L, native_json_tidy, 1);
+  lua_setfield(L, -2, "json_tidy");
   return 1;
 }
 
