@@ -66,9 +66,11 @@ local ACQ_NAMES = qualified("customerAcquisition.", ACQ)
 
 function M.render(c, ctx)
   local o = util.new_table(#ALL)  -- a rendered customer has exactly the fields of ALL
-  for i = 1, #SCALARS do
+  for i = 1, #SCALARS do  -- nz() written out: a call per field cost a tenth of render
     local f = SCALARS[i]
-    o[f] = nz(c[f])
+    local v = c[f]
+    if v == nil then v = null end
+    o[f] = v
   end
   o.monthlyRecurringRevenue = util.money(c.monthlyRecurringRevenue)
   o.netMonthlyRecurringRevenue = util.money(c.netMonthlyRecurringRevenue)
