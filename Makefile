@@ -43,8 +43,12 @@ HOST_OBJ     = $(HOST_SRC:core/%.c=$(BUILD)/obj/%.o)
 # The engine without the engine API and without lua-cjson: what a Lua C module (and
 # the host's plugin) needs, since the program loading it provides Lua and cjson.
 MODULE_OBJ   = $(filter-out $(BUILD)/obj/fb_engine.o $(BUILD)/obj/fb_cjson.o,$(LIB_OBJ))
+# The host program links these itself (the embedded Lua modules are requireable from
+# the start) and exports them; its plugin uses the program's copies, so each global
+# is defined once in the process.
+HOST_LIB_OBJ = $(BUILD)/obj/fb_modules.o $(BUILD)/obj/gen_client_modules.o $(BUILD)/obj/fb_cjson.o
 # build/fusebill-host.so: engine + sandbox, dlopen'ed by the host on first use.
-PLUGIN_OBJ   = $(BUILD)/obj/plugin_table.o $(MODULE_OBJ) $(SANDBOX_OBJ) $(BUILD)/obj/fb_cjson.o
+PLUGIN_OBJ   = $(BUILD)/obj/plugin_table.o $(filter-out $(HOST_LIB_OBJ),$(MODULE_OBJ)) $(SANDBOX_OBJ)
 C_TESTS      = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 
 .PHONY: all deps test check run bench asan lint clean install uninstall
@@ -78,7 +82,7 @@ $(BUILD)/fusebill-sandbox: $(BUILD)/obj/sandbox_main.o $(BUILD)/libfusebill-sand
 # The host: Lua, lua-cjson, libedit and the embedded Lua modules; -Wl,-E exports the
 # Lua API to the plugin and to C modules, as lua5.4 does. libcurl and libmicrohttpd
 # come with the plugin, loaded when a script first needs them.
-$(BUILD)/fusebill: $(HOST_OBJ) $(BUILD)/obj/fb_modules.o $(BUILD)/obj/gen_client_modules.o $(BUILD)/obj/fb_cjson.o
+$(BUILD)/fusebill: $(HOST_OBJ) $(HOST_LIB_OBJ)
 	$(CC) $(CFLAGS) -Wl,-E -o $@ $^ $(CJSON_LIB) $(EDIT_LIBS) $(LUA_STATIC) -lm -ldl
 $(BUILD)/fusebill-host.so: $(PLUGIN_OBJ)
 	$(CC) $(CFLAGS) -shared -o $@ $^ $(MHD_LIBS) $(CURL_LIBS) -lpthread
