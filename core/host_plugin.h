@@ -36,6 +36,9 @@ typedef struct fb_host_plugin {
   void (*sandbox_stop)(fb_sandbox *s);
 } fb_host_plugin;
 
+/* Plugin side (plugin_table.c): the table HOST_PLUGIN_SYMBOL names. */
+extern const fb_host_plugin fb_host_plugin_table;
+
 /* Host side (host_plugin.c). Loads the plugin once per process and returns its
  * table, or NULL with a message in err (which file, and why it did not load). */
 const fb_host_plugin *host_plugin(char *err, size_t errlen);

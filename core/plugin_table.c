@@ -8,7 +8,6 @@ static const char *curl_version_number(void) {
   return curl_version_info(CURLVERSION_NOW)->version;
 }
 
-extern const fb_host_plugin fb_host_plugin_table;
 const fb_host_plugin fb_host_plugin_table = {
   FB_VERSION,
   curl_version_number,

@@ -14,6 +14,16 @@ local function present(v)
 end
 M.present = present
 
+-- A field the request must carry: `message` when it is absent or null, otherwise
+-- checker(errs, name, v, ...). Returns what the checker returns.
+function M.required(errs, message, checker, name, v, ...)
+  if not present(v) then
+    errs[#errs + 1] = message
+    return nil
+  end
+  return checker(errs, name, v, ...)
+end
+
 local ulen = util.ulen
 
 -- A string of at most `max` UTF-8 characters, or absent/null. Returns the value or nil.

@@ -241,12 +241,8 @@ function M.put(ctx)
   if not b then return st, msg end
   b = bind(b)
   local errs = {}
-  local id
-  if not check.present(b.id) then errs[#errs + 1] = "Customer id is required."
-  else id = check.integer(errs, "id", b.id) end
-  local status
-  if not check.present(b.status) then errs[#errs + 1] = "Customer status is required."
-  else status = check.enum(errs, "status", b.status, STATUSES) end
+  local id = check.required(errs, "Customer id is required.", check.integer, "id", b.id)
+  local status = check.required(errs, "Customer status is required.", check.enum, "status", b.status, STATUSES)
   local rec = writable(ctx, b, errs)
   local cur = currency(errs, b.currency)
   local account = check.enum(errs, "customerAccountStatus", b.customerAccountStatus, ACCOUNT_STATUSES)

@@ -75,9 +75,7 @@ local function putter(kind)
     if not b then return st, msg end
     b = bind(b)
     local errs = {}
-    local id
-    if not check.present(b.id) then errs[#errs + 1] = "id is required."
-    else id = check.integer(errs, "id", b.id) end
+    local id = check.required(errs, "id is required.", check.integer, "id", b.id)
     local ref, name, description = fields(b, errs)
     if #errs > 0 then return 400, errs end
     local it, fst, fmsg = find(ctx, kind, id)
@@ -100,9 +98,7 @@ local function creator(kind)
     if not b then return st, msg end
     b = bind(b)
     local errs = {}
-    local pid
-    if not check.present(b[parent_field]) then errs[#errs + 1] = parent_field .. " is required."
-    else pid = check.integer(errs, parent_field, b[parent_field]) end
+    local pid = check.required(errs, parent_field .. " is required.", check.integer, parent_field, b[parent_field])
     local ref, name, description = fields(b, errs)
     if #errs > 0 then return 400, errs end
     local it = { reference = ref, name = name, description = description, status = "Active",

@@ -103,9 +103,7 @@ function M.put(ctx)
   if not b then return st, msg end
   b = bind(b)
   local errs = {}
-  local id
-  if not check.present(b.id) then errs[#errs + 1] = "id is required."
-  else id = check.integer(errs, "id", b.id) end
+  local id = check.required(errs, "id is required.", check.integer, "id", b.id)
   for _, f in ipairs({ "code", "name" }) do
     if not check.present(b[f]) then errs[#errs + 1] = f .. " is required." end
   end
