@@ -26,9 +26,16 @@ static double wall_now(void) {
   return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* The last ISO-8601 reset value seen per window (minute, day), with its epoch
+ * time: a window's reset time changes once per window, and strptime plus timegm
+ * for every response cost more than the rest of the header handling. */
+typedef struct reset_memo { char value[64]; double t; } reset_memo;
+static _Thread_local reset_memo memo[2];
+
 /* A reset value as seconds from now: an ISO-8601 UTC time (fractions allowed),
  * epoch seconds, or a small number taken as seconds from now. */
-static double parse_reset(const char *v) {
+static double parse_reset(const char *v, reset_memo *m) {
+  if (m->value[0] && strcmp(v, m->value) == 0) return m->t - wall_now();
   char *end;
   double n = strtod(v, &end);
   if (end != v && (*end == '\0' || isspace((unsigned char)*end)))
@@ -38,15 +45,22 @@ static double parse_reset(const char *v) {
   if (!rest) return -1;
   double t = (double)timegm(&tm);
   if (*rest == '.') t += strtod(rest, NULL);
+  strcpy(m->value, v);       /* fits: the caller's buffer is as long */
+  m->t = t;
   return t - wall_now();
 }
 
 void fb_limits_parse_header(fb_limits *h, const char *line, size_t len) {
   static const char prefix[] = "x-rate-limit-";
   char value[64];
+  /* Both names start with x or r: most lines are neither, and leave here. */
+  char first = len ? (char)(line[0] | 0x20) : 0;
+  if (first != 'x' && first != 'r') return;
   const char *colon = memchr(line, ':', len);
   if (!colon) return;
   size_t name_len = (size_t)(colon - line);
+  int retry = name_len == 11 && strncasecmp(line, "retry-after", 11) == 0;
+  if (!retry && (name_len <= sizeof prefix - 1 || strncasecmp(line, prefix, sizeof prefix - 1) != 0)) return;
   const char *v = colon + 1;
   while (v < line + len && (*v == ' ' || *v == '\t')) v++;
   size_t vlen = (size_t)(line + len - v);
@@ -55,20 +69,19 @@ void fb_limits_parse_header(fb_limits *h, const char *line, size_t len) {
   memcpy(value, v, vlen);
   value[vlen] = '\0';
 
-  if (name_len == 11 && strncasecmp(line, "retry-after", 11) == 0) {
+  if (retry) {
     h->retry_after = fb_retry_after_seconds(value, time(NULL));
     return;
   }
-  if (name_len <= sizeof prefix - 1 || strncasecmp(line, prefix, sizeof prefix - 1) != 0) return;
   const char *name = line + sizeof prefix - 1;
   size_t n = name_len - (sizeof prefix - 1);
 #define IS(lit) (n == sizeof(lit) - 1 && strncasecmp(name, lit, n) == 0)
   if (IS("limit-minute")) h->limit_minute = atol(value);
   else if (IS("remaining-minute")) h->remaining_minute = atol(value);
-  else if (IS("reset-minute")) h->reset_minute_in = parse_reset(value);
+  else if (IS("reset-minute")) h->reset_minute_in = parse_reset(value, &memo[0]);
   else if (IS("limit-day")) h->limit_day = atol(value);
   else if (IS("remaining-day")) h->remaining_day = atol(value);
-  else if (IS("reset-day")) h->reset_day_in = parse_reset(value);
+  else if (IS("reset-day")) h->reset_day_in = parse_reset(value, &memo[1]);
 #undef IS
 }
 
