@@ -169,6 +169,7 @@ static int core_client(lua_State *L) {
   memset(cl, 0, sizeof *cl);
   luaL_setmetatable(L, FB_CLIENT_MT);
   cl->loop = fb_loop_get(L);
+  cl->easy_owner = fb_loop_new_owner(cl->loop);
 
   const char *key = opt_string(L, "api_key", NULL);
   if (key) {

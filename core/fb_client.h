@@ -13,6 +13,7 @@
 
 typedef struct fb_client {
   fb_loop *loop;
+  unsigned long easy_owner;        /* the loop's tag for easy handles set up for this client */
   char *base_url;                  /* without a trailing slash */
   size_t origin_len;               /* length of "https://host:port" in base_url */
   struct curl_slist *headers;      /* Authorization, Accept, User-Agent ... */

@@ -26,8 +26,9 @@ struct fb_loop {
   fb_wait pending, ready;  /* list sentinels */
   int transfers;           /* transfers in the pending list */
   unsigned long finished;  /* waits finished so far: tells run_once not to sleep */
-  CURL *pool[POOL_MAX];
+  struct { CURL *easy; unsigned long owner; } pool[POOL_MAX];
   int npool;
+  unsigned long owners;    /* owner tags handed out so far */
   fb_stats stats;
   uint64_t rng;
 };
@@ -71,7 +72,7 @@ static int loop_gc(lua_State *L) {
   fb_loop *loop = lua_touserdata(L, 1);
   /* Calls and sleeps are finalized before the loop (they were created later),
    * and each cancels its own wait, so only the pool is left to free here. */
-  for (int i = 0; i < loop->npool; i++) curl_easy_cleanup(loop->pool[i]);
+  for (int i = 0; i < loop->npool; i++) curl_easy_cleanup(loop->pool[i].easy);
   loop->npool = 0;
   if (loop->multi) curl_multi_cleanup(loop->multi);
   loop->multi = NULL;
@@ -113,19 +114,33 @@ double fb_loop_random(fb_loop *loop) {
   return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-CURL *fb_loop_easy(fb_loop *loop) {
+unsigned long fb_loop_new_owner(fb_loop *loop) { return ++loop->owners; }
+
+CURL *fb_loop_easy(fb_loop *loop, unsigned long owner, int *fresh) {
+  for (int i = loop->npool - 1; i >= 0; i--) {
+    if (loop->pool[i].owner != owner) continue;
+    CURL *easy = loop->pool[i].easy;
+    loop->pool[i] = loop->pool[--loop->npool];
+    *fresh = 0;
+    return easy;
+  }
+  *fresh = 1;
   if (loop->npool > 0) {
-    CURL *easy = loop->pool[--loop->npool];
+    CURL *easy = loop->pool[--loop->npool].easy;
     curl_easy_reset(easy);
     return easy;
   }
   return curl_easy_init();
 }
 
-void fb_loop_release_easy(fb_loop *loop, CURL *easy) {
+void fb_loop_release_easy(fb_loop *loop, CURL *easy, unsigned long owner) {
   if (!easy) return;
-  if (loop->multi && loop->npool < POOL_MAX) loop->pool[loop->npool++] = easy;
-  else curl_easy_cleanup(easy);
+  if (loop->multi && loop->npool < POOL_MAX) {
+    loop->pool[loop->npool].easy = easy;
+    loop->pool[loop->npool++].owner = owner;
+  } else {
+    curl_easy_cleanup(easy);
+  }
 }
 
 /* ---- waits -------------------------------------------------------------- */

@@ -29,9 +29,16 @@ fb_loop *fb_loop_get(lua_State *L);
 fb_stats *fb_loop_stats(fb_loop *loop);
 double fb_loop_random(fb_loop *loop);      /* uniform in [0, 1), for jitter */
 
-/* An easy handle from the loop's pool (reset) and back. */
-CURL *fb_loop_easy(fb_loop *loop);
-void fb_loop_release_easy(fb_loop *loop, CURL *easy);
+/* An easy handle from the loop's pool and back. A handle released by an owner
+ * goes back to that owner with its options as they were left (*fresh = 0), so
+ * the owner sets only what changes per request instead of resetting the handle
+ * and setting everything again; any other handle comes reset to libcurl's
+ * defaults (*fresh = 1). Owner tags come from fb_loop_new_owner and are never
+ * reused, so a handle set up for an owner that has gone cannot pass for one set
+ * up for a new owner that happens to live at the same address. */
+unsigned long fb_loop_new_owner(fb_loop *loop);
+CURL *fb_loop_easy(fb_loop *loop, unsigned long owner, int *fresh);
+void fb_loop_release_easy(fb_loop *loop, CURL *easy, unsigned long owner);
 
 /* Starts a wait: adds the transfer to the multi handle, or arms the timer. */
 int fb_loop_start(fb_loop *loop, fb_wait *w);

@@ -109,7 +109,7 @@ static int call_gc(lua_State *L) {
   fb_call *c = lua_touserdata(L, 1);
   if (!c->client) return 0;
   call_release_transfer(c);
-  fb_loop_release_easy(c->client->loop, c->easy);
+  fb_loop_release_easy(c->client->loop, c->easy, c->client->easy_owner);
   free(c->url);
   free(c->resp);
   free(c->xhdr);
@@ -117,30 +117,10 @@ static int call_gc(lua_State *L) {
   return 0;
 }
 
-static void setup_transfer(fb_call *c) {
-  fb_client *cl = c->client;
-  CURL *e = c->easy;
-  c->resp_len = c->xhdr_len = 0;
-  c->errbuf[0] = '\0';
-  fb_limits_clear(&c->limits);
-  curl_easy_setopt(e, CURLOPT_URL, c->url);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->body ? cl->json_headers : cl->headers);
-  if (strcmp(c->method, "GET") == 0) {
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  } else {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
-    if (c->body) {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
-    } else if (strcmp(c->method, "DELETE") != 0) {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-    }
-  }
+/* What is the same for every request of a client: set once per easy handle. */
+static void setup_easy(CURL *e, const fb_client *cl) {
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, cl->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cl->connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");  /* what Fusebill sends; "" would list every codec in every request */
@@ -149,6 +129,35 @@ static void setup_transfer(fb_call *c) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   if (cl->cacert) curl_easy_setopt(e, CURLOPT_CAINFO, cl->cacert);
+}
+
+/* What changes per request. A reused handle still holds the last request's
+ * method and body, so each branch sets all of them, leaving exactly what
+ * curl_easy_reset and then that branch alone would leave. CURLOPT_POSTFIELDS
+ * also makes the method POST, so it comes before CURLOPT_HTTPGET. */
+static void setup_transfer(fb_call *c, int fresh) {
+  fb_client *cl = c->client;
+  CURL *e = c->easy;
+  c->resp_len = c->xhdr_len = 0;
+  c->errbuf[0] = '\0';
+  fb_limits_clear(&c->limits);
+  if (fresh) setup_easy(e, cl);
+  curl_easy_setopt(e, CURLOPT_URL, c->url);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->body ? cl->json_headers : cl->headers);
+  int get = strcmp(c->method, "GET") == 0;
+  if (get || (!c->body && strcmp(c->method, "DELETE") == 0)) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, get ? NULL : c->method);
+  } else {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body ? c->body : "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, c->body ? (curl_off_t)c->body_len : (curl_off_t)-1);
+  }
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
 }
 
 /* ---- results ---------------------------------------------------------------- */
@@ -328,8 +337,10 @@ static int call_send(lua_State *L, fb_call *c) {
     fb_loop_start(cl->loop, &c->wait);
     return 0;
   }
-  if (!c->easy && !(c->easy = fb_loop_easy(cl->loop))) return luaL_error(L, "fusebill: out of memory");
-  setup_transfer(c);
+  int fresh = 0;
+  if (!c->easy && !(c->easy = fb_loop_easy(cl->loop, cl->easy_owner, &fresh)))
+    return luaL_error(L, "fusebill: out of memory");
+  setup_transfer(c, fresh);
   c->attempt++;
   c->sent_at = now;
   c->state = ST_SENT;
@@ -362,7 +373,7 @@ static int call_run(lua_State *L, int status, lua_KContext ctx) {
     if (n) {
       /* Done: hand the easy handle back now rather than when the call is
        * collected, so the next call reuses it instead of making a new one. */
-      fb_loop_release_easy(c->client->loop, c->easy);
+      fb_loop_release_easy(c->client->loop, c->easy, c->client->easy_owner);
       c->easy = c->wait.easy = NULL;
       return n;
     }
