@@ -16,6 +16,7 @@
 #include "fb_loop.h"
 #include "fb_modules.h"
 #include "fb_retry.h"
+#include "fb_validate.h"
 
 #define HOST_OPTIONS_KEY "fusebill.host_options"
 
@@ -93,6 +94,7 @@ int luaopen_fusebill(lua_State *L) {
   luaL_newlib(L, core_funcs);
   int core = lua_gettop(L);
   fb_json_open(L);
+  fb_validate_open(L);   /* after fb_json_open: it needs core.null */
   fb_loop_open(L);
   fb_error_open(L);
   fb_client_open(L);

@@ -21,7 +21,7 @@ local function copy(t)
 end
 M.copy = copy
 
-local function null() return require("fusebill.validate").null() end
+local null = require("fusebill.core").null
 
 function M.merge(schema, current, changes)
   local fields = schema.fields
@@ -45,7 +45,7 @@ function M.merge(schema, current, changes)
   return body
 end
 
-local function nested_would_be(spec, cur, given, n)
+local function nested_would_be(spec, cur, given)
   local sub = {}
   if type(cur) ~= "table" then cur = {} end
   for k, s in pairs(spec.fields) do
@@ -56,20 +56,19 @@ local function nested_would_be(spec, cur, given, n)
     elseif s.type == "array" then
       sub[k] = {}
     else
-      sub[k] = n
+      sub[k] = null
     end
   end
   return sub
 end
 
 function M.would_be(schema, current, body)
-  local n = null()
   local after = copy(current)
   if schema.put_fields then
     for _, f in ipairs(schema.put_fields) do
       local v = body[f]
       if v ~= nil then after[f] = v
-      elseif schema.omitted_become_null then after[f] = n end
+      elseif schema.omitted_become_null then after[f] = null end
     end
     return after
   end
@@ -77,10 +76,10 @@ function M.would_be(schema, current, body)
     if not spec.read_only then
       local v = body[k]
       if spec.type == "object" then
-        if v == n then after[k] = n
-        else after[k] = nested_would_be(spec, current[k], v, n) end
+        if v == null then after[k] = null
+        else after[k] = nested_would_be(spec, current[k], v) end
       elseif v == nil then
-        after[k] = n
+        after[k] = null
       else
         after[k] = v
       end
@@ -101,8 +100,7 @@ end
 local function same(a, b)
   if a == b then return true end
   if type(a) == "table" and type(b) == "table" then return next(a) == nil and next(b) == nil end
-  local n = null()
-  return (a == nil or a == n) and (b == nil or b == n)
+  return (a == nil or a == null) and (b == nil or b == null)
 end
 
 local function local_compute(before, after)
@@ -120,7 +118,7 @@ local function local_compute(before, after)
 end
 
 local function show(v)
-  if v == nil or v == null() then return "null" end
+  if v == nil or v == null then return "null" end
   if type(v) == "string" then return string.format("%q", v) end
   if type(v) == "table" then return next(v) == nil and "[]" or "{...}" end
   return tostring(v)

@@ -160,6 +160,50 @@ describe("validation", function()
     assert.matches("and 2 more problems", err.message, 1, true)
   end)
 
+  it("words each rule's message as documented", function()
+    local c = require("fusebill.validate").compile(require("fusebill.schema").customers)
+    local function message(fields)
+      local probs = c.check(customer(fields))
+      assert.equal(1, #probs)
+      return probs[1].message
+    end
+    assert.equal('status must be one of Draft, Active, Hold, Suspended, Cancelled, got "active\\\n"',
+      message { status = "active\n" })
+    assert.equal('title must be one of Mr, Mrs, Ms, Miss, Dr, got "' .. ("x"):rep(40) .. '..."',
+      message { title = ("x"):rep(41) })
+    assert.equal([[primaryEmail must be an email address (several separated by ';'), got " b@c d"]],
+      message { primaryEmail = "a@b; b@c d" })
+    assert.equal('currency must be a 3-letter ISO currency code such as USD, got "\\0012"',
+      message { currency = "\0012" })
+    assert.equal("id must be at least 1, got -3", message { id = -3 })
+    assert.equal("id must be a finite integer, got inf", message { id = math.huge })
+    assert.equal("customerReference.salesTrackingCodes[2] must not be null",
+      message { customerReference = { salesTrackingCodes = { {}, null } } })
+    assert.equal('customerReference.salesTrackingCodes must be a list (keys 1..n), has key "x"',
+      message { customerReference = { salesTrackingCodes = { x = {} } } })
+    assert.equal("customerAcquisition.Source is not a field; did you mean source? (names are case-sensitive)",
+      message { customerAcquisition = { Source = "web" } })
+    assert.equal("extra.list[2][true] has a key that is a boolean; JSON keys are strings",
+      message { extra = { list = { 1, { [true] = 1 } } } })
+    assert.equal("extra is nested more than 32 levels deep (or refers to itself)", message { extra = cyclic })
+  end)
+
+  it("stops at 20 problems and says how many more it left out", function()
+    local body = customer {}
+    for i = 1, 30 do body["x" .. i] = 0 / 0 end
+    local _, err = fb.customers:edit(body)
+    assert.equal(20, #err.errors)
+    assert.matches("(and 19 more problems)", err.message, 1, true)
+  end)
+
+  it("checks the table as it will be encoded, not what a metatable adds", function()
+    -- lua-cjson encodes raw fields; a status that only __index supplies is never sent
+    local body = setmetatable({ id = 1 }, { __index = { status = "Active" } })
+    local _, err = fb.customers:edit(body)
+    assert.equal("status", err.field)
+    assert.equal("required", err.rule)
+  end)
+
   it("lets unknown fields pass (the API ignores them) when they are plain JSON", function()
     local v = require "fusebill.validate"
     local c = v.compile(require("fusebill.schema").customers)
