@@ -54,6 +54,11 @@ typedef struct vwalk {
 
 #define FULL(w) ((w)->n >= FB_VALIDATE_MAX_PROBLEMS)
 
+/* core.null is a light userdata; asking the type first keeps the common case cheap */
+static int is_null(const vwalk *w, int v) {
+  return lua_type(w->L, v) == LUA_TLIGHTUSERDATA && lua_rawequal(w->L, v, w->null);
+}
+
 /* ---- text ------------------------------------------------------------------- */
 
 /* Characters in s, or -1 when s is not UTF-8 as RFC 3629 has it (no overlong
@@ -165,7 +170,7 @@ static const char *type_name(vwalk *w, int v) {
     case LUA_TNIL: return "a nil";
     case LUA_TFUNCTION: return "a function";
     case LUA_TTHREAD: return "a thread";
-    default: return lua_rawequal(L, v, w->null) ? "null" : "a userdata";
+    default: return is_null(w, v) ? "null" : "a userdata";
   }
 }
 
@@ -274,7 +279,7 @@ static void check_any(vwalk *w, int v, const vpath *at, int depth, const vpath *
       break;
     }
     default:
-      if (!lua_rawequal(L, v, w->null)) problem_type(w, at, "is %s, which cannot be sent as JSON", v);
+      if (!is_null(w, v)) problem_type(w, at, "is %s, which cannot be sent as JSON", v);
   }
 }
 
@@ -318,7 +323,7 @@ static void check_members(vwalk *w, int t, int spec, const vpath *up, int depth)
     vpath at = { up, k, 0 };
     lua_pushvalue(L, k);
     if (lua_rawget(L, fields) != LUA_TNIL) {
-      if (!lua_rawequal(L, v, w->null)) check_field(w, v, v + 1, &at);
+      if (!is_null(w, v)) check_field(w, v, v + 1, &at);
     } else if (lua_type(L, k) != LUA_TSTRING) {
       lua_pushliteral(L, "is not a field name; field names are strings");
       problem(w, &at, "type", -1);
@@ -442,7 +447,7 @@ static void check_array(vwalk *w, int v, int spec, const vspec *s, const vpath *
   for (lua_Integer i = 1; i <= n && !FULL(w); i++) {
     vpath p = { at, 0, i };
     lua_rawgeti(L, v, i);
-    if (lua_rawequal(L, item + 1, w->null)) {
+    if (is_null(w, item + 1)) {
       lua_pushliteral(L, "must not be null");
       problem(w, &p, "type", -1);
     } else {
@@ -490,7 +495,7 @@ static int validator_check(lua_State *L) {
       lua_rawgeti(L, lua_upvalueindex(2), i);       /* 4: the name */
       lua_pushvalue(L, 4);
       lua_rawget(L, 1);
-      if (lua_isnil(L, 5) || lua_rawequal(L, 5, w.null)) {
+      if (lua_isnil(L, 5) || is_null(&w, 5)) {
         vpath at = { NULL, 4, 0 };
         lua_pushliteral(L, "is required");
         problem(&w, &at, "required", -1);
