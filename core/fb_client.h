@@ -18,6 +18,7 @@ typedef struct fb_client {
   size_t origin_len;               /* length of "https://host:port" in base_url */
   struct curl_slist *headers;      /* Authorization, Accept, User-Agent ... */
   struct curl_slist *json_headers; /* the same plus Content-Type, for bodies */
+  struct curl_slist *proxy_headers; /* User-Agent alone, for an https CONNECT */
   char *cacert;
   char *user_agent;
   long timeout_ms, connect_timeout_ms;

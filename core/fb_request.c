@@ -123,9 +123,10 @@ static void setup_easy(CURL *e, const fb_client *cl) {
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, cl->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cl->connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");  /* what Fusebill sends; "" would list every codec in every request */
+  /* gzip is what Fusebill sends ("" would list every codec). The header line
+   * itself is in the client's list; this makes libcurl decompress. */
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, cl->user_agent);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   if (cl->cacert) curl_easy_setopt(e, CURLOPT_CAINFO, cl->cacert);
@@ -144,6 +145,7 @@ static void setup_transfer(fb_call *c, int fresh) {
   if (fresh) setup_easy(e, cl);
   curl_easy_setopt(e, CURLOPT_URL, c->url);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->body ? cl->json_headers : cl->headers);
+  curl_easy_setopt(e, CURLOPT_PROXYHEADER, cl->proxy_headers);
   int get = strcmp(c->method, "GET") == 0;
   if (get || (!c->body && strcmp(c->method, "DELETE") == 0)) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
