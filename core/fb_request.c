@@ -38,6 +38,7 @@ typedef struct fb_call {
   size_t resp_len, resp_cap;
   char *xhdr;              /* x-* response headers as "name\0value\0" pairs */
   size_t xhdr_len, xhdr_cap;
+  int xhdr_n;              /* pairs in xhdr */
   fb_limits limits;
   char errbuf[CURL_ERROR_SIZE];
 } fb_call;
@@ -70,26 +71,29 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 static size_t on_header(char *line, size_t size, size_t n, void *ud) {
   fb_call *c = ud;
   size_t len = size * n;
-  if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {   /* a new response: forget the last */
+  if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {   /* a new response: forget the last */
     c->xhdr_len = 0;
+    c->xhdr_n = 0;
     fb_limits_clear(&c->limits);
     return len;
   }
   fb_limits_parse_header(&c->limits, line, len);
-  const char *colon = memchr(line, ':', len);
-  if (colon && len > 2 && (line[0] == 'x' || line[0] == 'X') && line[1] == '-') {
+  const char *colon;
+  if (len > 2 && (line[0] | 0x20) == 'x' && line[1] == '-' && (colon = memchr(line, ':', len))) {
     size_t name_len = (size_t)(colon - line);
     const char *v = colon + 1, *end = line + len;
     while (v < end && (*v == ' ' || *v == '\t')) v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
     size_t vlen = (size_t)(end - v);
     if (grow(&c->xhdr, &c->xhdr_cap, c->xhdr_len + name_len + vlen + 2)) {
+      char *p = c->xhdr + c->xhdr_len;   /* a local pointer: stores through c->xhdr reload it */
       for (size_t i = 0; i < name_len; i++)
-        c->xhdr[c->xhdr_len++] = (char)((line[i] >= 'A' && line[i] <= 'Z') ? line[i] + 32 : line[i]);
-      c->xhdr[c->xhdr_len++] = '\0';
-      memcpy(c->xhdr + c->xhdr_len, v, vlen);
-      c->xhdr_len += vlen;
-      c->xhdr[c->xhdr_len++] = '\0';
+        p[i] = (char)((line[i] >= 'A' && line[i] <= 'Z') ? line[i] + 32 : line[i]);
+      p[name_len] = '\0';
+      memcpy(p + name_len + 1, v, vlen);
+      p[name_len + 1 + vlen] = '\0';
+      c->xhdr_len += name_len + vlen + 2;
+      c->xhdr_n++;
     }
   }
   return len;
@@ -140,6 +144,7 @@ static void setup_transfer(fb_call *c, int fresh) {
   fb_client *cl = c->client;
   CURL *e = c->easy;
   c->resp_len = c->xhdr_len = 0;
+  c->xhdr_n = 0;
   c->errbuf[0] = '\0';
   fb_limits_clear(&c->limits);
   if (fresh) setup_easy(e, cl);
@@ -174,13 +179,16 @@ static void push_meta(lua_State *L, const fb_call *c) {
   lua_setfield(L, -2, "status");
   lua_pushinteger(L, c->attempt);
   lua_setfield(L, -2, "attempts");
-  lua_newtable(L);
+  lua_createtable(L, 0, c->xhdr_n);   /* sized once, not grown header by header */
   for (size_t i = 0; i < c->xhdr_len;) {
     const char *name = c->xhdr + i;
-    const char *value = name + strlen(name) + 1;
-    lua_pushstring(L, value);
-    lua_setfield(L, -2, name);
-    i = (size_t)(value - c->xhdr) + strlen(value) + 1;
+    size_t name_len = strlen(name);
+    const char *value = name + name_len + 1;
+    size_t value_len = strlen(value);
+    lua_pushlstring(L, name, name_len);
+    lua_pushlstring(L, value, value_len);
+    lua_rawset(L, -3);
+    i = (size_t)(value - c->xhdr) + value_len + 1;
   }
   lua_setfield(L, -2, "headers");
 }
