@@ -21,13 +21,8 @@ static void wipe_headers(struct curl_slist *list) {
   curl_slist_free_all(list);
 }
 
-/* One cleanup for close(), __close and __gc, as liolib does for files. Calls in
- * flight hold a reference to the client, so __gc never runs under them; an
- * explicit close() with calls in flight only marks the client closed. */
-static int client_close(lua_State *L) {
-  fb_client *cl = fb_client_check(L, 1);
-  cl->closed = 1;
-  if (cl->inflight > 0 || !cl->base_url) return 0;
+void fb_client_release(fb_client *cl) {
+  if (!cl->closed || cl->calls > 0 || !cl->base_url) return;
   wipe_headers(cl->headers);
   wipe_headers(cl->json_headers);
   curl_slist_free_all(cl->proxy_headers);
@@ -36,6 +31,16 @@ static int client_close(lua_State *L) {
   free(cl->cacert);
   free(cl->user_agent);
   cl->base_url = cl->cacert = cl->user_agent = NULL;
+}
+
+/* One cleanup for close(), __close and __gc, as liolib does for files. Calls not
+ * yet over hold a reference to the client, so __gc never runs under them; an
+ * explicit close() while some are (a transfer, or a wait before a retry) only
+ * marks the client closed, and the last of them to end frees it. */
+static int client_close(lua_State *L) {
+  fb_client *cl = fb_client_check(L, 1);
+  cl->closed = 1;
+  fb_client_release(cl);
   return 0;
 }
 

@@ -25,10 +25,16 @@ typedef struct fb_client {
   double rate_per_minute;          /* 0 with rate_limit "auto" or off */
   fb_retry_policy retry;
   fb_rate rate;
-  int verbose, dry_run, inflight, closed;
+  int verbose, dry_run, closed;
+  int inflight;                    /* transfers on the wire (pacing counts them) */
+  int calls;                       /* calls begun and not over, waits included */
 } fb_client;
 
 fb_client *fb_client_check(lua_State *L, int idx);
+
+/* Frees what a closed client holds, the key first, once no call still needs it.
+ * close() calls it, and so does the last call to end after a close(). */
+void fb_client_release(fb_client *cl);
 
 /* client:request(method, path, body, query) -> value, meta | nil, err */
 int fb_request(lua_State *L);

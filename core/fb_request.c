@@ -32,6 +32,7 @@ typedef struct fb_call {
   const char *body;        /* the Lua string at BODY_IDX, or NULL */
   size_t body_len;
   int state, attempt, in_flight;
+  int active;              /* counted in client->calls: begun and not yet over */
   double sent_at;
   long status;
   char *resp;              /* response body */
@@ -109,11 +110,21 @@ static void call_release_transfer(fb_call *c) {
   }
 }
 
+/* The call is over (answered, failed or abandoned): it no longer needs its
+ * client's headers, so a close() that came meanwhile can now free them. */
+static void call_end(fb_call *c) {
+  if (!c->active) return;
+  c->active = 0;
+  c->client->calls--;
+  fb_client_release(c->client);
+}
+
 static int call_gc(lua_State *L) {
   fb_call *c = lua_touserdata(L, 1);
   if (!c->client) return 0;
   call_release_transfer(c);
   fb_loop_release_easy(c->client->loop, c->easy, c->client->easy_owner);
+  call_end(c);
   free(c->url);
   free(c->resp);
   free(c->xhdr);
@@ -385,6 +396,7 @@ static int call_run(lua_State *L, int status, lua_KContext ctx) {
        * collected, so the next call reuses it instead of making a new one. */
       fb_loop_release_easy(c->client->loop, c->easy, c->client->easy_owner);
       c->easy = c->wait.easy = NULL;
+      call_end(c);
       return n;
     }
     if (c->wait.done) continue;
@@ -465,5 +477,7 @@ int fb_request(lua_State *L) {
                   "dry run: the request was not sent", 0, 0);
     return 2;
   }
+  c->active = 1;
+  cl->calls++;
   return call_run(L, LUA_OK, ENTERED);
 }

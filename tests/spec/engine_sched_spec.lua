@@ -45,6 +45,27 @@ describe("managed coroutines", function()
     for i, co in ipairs(cos) do assert.are.equal(i, results[co]) end
   end)
 
+  it("lets a call waiting to retry finish as it began when its client is closed meanwhile", function()
+    local sb2 = sandbox.start{ args = { "--rate-limit", "none", "--faults", "GET:429-retry-after(0.3)=1" } }
+    local c2 = core.client{ api_key = sb2.key, base_url = sb2.url, retry = { max_attempts = 2 } }
+    local co = coroutine.create(function()
+      local _, err = c2:request("GET", "/customers/1")
+      return err
+    end)
+    local retries = core.stats().retries
+    core.manage(co)
+    assert.are.equal(core.WAIT, select(2, coroutine.resume(co)))
+    repeat   -- until the first 429 is in and the call sleeps out its Retry-After
+      for _, ready in ipairs(core.wait(5)) do assert(coroutine.resume(ready)) end
+    until core.stats().retries > retries or coroutine.status(co) == "dead"
+    c2:close()
+    local err = run_all({ co })[co]
+    sb2:stop()
+    -- the retry still carried the key (a 401 here would mean it went out without it)
+    assert.are.equal(429, err.status)
+    assert.are.equal(2, err.attempts)
+  end)
+
   it("waits again when resumed before the answer arrives", function()
     local co = coroutine.create(function() return assert(c:request("GET", "/customers/4")).id end)
     core.manage(co)
