@@ -162,7 +162,7 @@ static void build_headers(lua_State *L, fb_client *cl, const char *key, int tls)
   if (key) {
     size_t n = strlen(key) + sizeof "Authorization: Basic ";
     char *line = malloc(n);
-    if (!line) luaL_error(L, "fusebill.new: out of memory");
+    if (!line) { wipe_headers(h); luaL_error(L, "fusebill.new: out of memory"); }
     strcpy(line, "Authorization: Basic ");
     strcat(line, key);
     struct curl_slist *l = curl_slist_append(h, line);
