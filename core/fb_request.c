@@ -119,11 +119,23 @@ static void call_end(fb_call *c) {
   fb_client_release(c->client);
 }
 
+/* Hands the easy handle back to the pool. It keeps its options for the next
+ * call of this client, but not pointers into this call, which is about to go:
+ * nothing may write into a freed error buffer. */
+static void call_release_easy(fb_call *c) {
+  if (!c->easy) return;
+  curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, NULL);
+  curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, NULL);
+  fb_loop_release_easy(c->client->loop, c->easy, c->client->easy_owner);
+  c->easy = c->wait.easy = NULL;
+}
+
 static int call_gc(lua_State *L) {
   fb_call *c = lua_touserdata(L, 1);
   if (!c->client) return 0;
   call_release_transfer(c);
-  fb_loop_release_easy(c->client->loop, c->easy, c->client->easy_owner);
+  call_release_easy(c);
   call_end(c);
   free(c->url);
   free(c->resp);
@@ -394,8 +406,7 @@ static int call_run(lua_State *L, int status, lua_KContext ctx) {
     if (n) {
       /* Done: hand the easy handle back now rather than when the call is
        * collected, so the next call reuses it instead of making a new one. */
-      fb_loop_release_easy(c->client->loop, c->easy, c->client->easy_owner);
-      c->easy = c->wait.easy = NULL;
+      call_release_easy(c);
       call_end(c);
       return n;
     }
