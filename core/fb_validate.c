@@ -7,7 +7,7 @@
  * closure call and three library calls per field) it cost as much CPU as a
  * customer edit's whole HTTP exchange.
  *
- * Every problem is collected, up to FB_VALIDATE_MAX_PROBLEMS, as
+ * Every problem is collected, up to MAX_PROBLEMS, as
  * { field = "customerReference.reference1", rule = "max_length",
  *   message = "customerReference.reference1 is 256 characters, the maximum is 255",
  *   length = 256 }; validate.lua sorts them and builds the error object.
@@ -48,11 +48,17 @@ typedef struct vpath {
 typedef struct vwalk {
   lua_State *L;
   int null;             /* index of core.null */
+  int format;           /* index of string.format (problem messages quote with %q) */
   int probs;            /* stack slot of the problems table (nil until the first) */
   int n;                /* problems recorded */
 } vwalk;
 
-#define FULL(w) ((w)->n >= FB_VALIDATE_MAX_PROBLEMS)
+/* Problems collected per body before the walk stops (the error lists them all). */
+#define MAX_PROBLEMS 20
+/* Nesting allowed inside a field the schema does not know (cycles end here too). */
+#define MAX_DEPTH 32
+
+#define FULL(w) ((w)->n >= MAX_PROBLEMS)
 
 /* core.null is a light userdata; asking the type first keeps the common case cheap */
 static int is_null(const vwalk *w, int v) {
@@ -180,40 +186,27 @@ static void problem_type(vwalk *w, const vpath *at, const char *fmt, int v) {
   problem(w, at, "type", -1);
 }
 
-/* Pushes tostring(v), quoted as string.format's %q does, cut at 40 bytes. */
-static void push_shown(lua_State *L, int v) {
+/* Pushes tostring(v) cut at 40 bytes, quoted by string.format's own %q. */
+static void push_shown(vwalk *w, int v) {
+  lua_State *L = w->L;
   size_t len;
-  const char *s = luaL_tolstring(L, v, &len);
-  size_t n = len > 40 ? 40 : len;
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addchar(&b, '"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\' || c == '\n') {
-      luaL_addchar(&b, '\\');
-      luaL_addchar(&b, (char)c);
-    } else if (iscntrl(c)) {
-      /* three digits when a digit follows, so the escape reads back the same */
-      if (i + 1 < n && isdigit((unsigned char)s[i + 1]))
-        lua_pushfstring(L, "\\%d%d%d", c / 100, (c / 10) % 10, c % 10);
-      else
-        lua_pushfstring(L, "\\%d", (int)c);
-      luaL_addvalue(&b);
-    } else {
-      luaL_addchar(&b, (char)c);
-    }
+  luaL_tolstring(L, v, &len);
+  if (len > 40) {
+    lua_pushlstring(L, lua_tostring(L, -1), 40);
+    lua_pushliteral(L, "...");
+    lua_concat(L, 2);
+    lua_remove(L, -2);
   }
-  if (len > n) luaL_addstring(&b, "...");
-  luaL_addchar(&b, '"');
-  luaL_pushresult(&b);
-  lua_remove(L, -2);
+  lua_pushvalue(L, w->format);
+  lua_pushliteral(L, "%q");
+  lua_rotate(L, -3, -1);       /* format, "%q", text */
+  lua_call(L, 2, 1);
 }
 
 /* A problem whose message is fmt with tostring(v) (quoted when `quote`) for its %s. */
 static void problem_value(vwalk *w, const vpath *at, const char *rule, const char *fmt, int v, int quote) {
   lua_State *L = w->L;
-  if (quote) push_shown(L, v);
+  if (quote) push_shown(w, v);
   else luaL_tolstring(L, v, NULL);
   lua_pushfstring(L, fmt, lua_tostring(L, -1));
   lua_remove(L, -2);
@@ -258,8 +251,8 @@ static void check_any(vwalk *w, int v, const vpath *at, int depth, const vpath *
     case LUA_TBOOLEAN: break;
     case LUA_TTABLE: {
       if (!root) root = at;
-      if (depth >= FB_VALIDATE_MAX_DEPTH) {
-        lua_pushfstring(L, "is nested more than %d levels deep (or refers to itself)", FB_VALIDATE_MAX_DEPTH);
+      if (depth >= MAX_DEPTH) {
+        lua_pushfstring(L, "is nested more than %d levels deep (or refers to itself)", MAX_DEPTH);
         problem(w, root, "depth", -1);
         break;
       }
@@ -358,7 +351,7 @@ static void check_string(vwalk *w, int v, int spec, const vspec *s, const vpath 
     lua_pop(L, 2);
     if (!allowed) {
       lua_getiuservalue(L, spec, 2);
-      push_shown(L, v);
+      push_shown(w, v);
       lua_pushfstring(L, "must be one of %s, got %s", lua_tostring(L, -2), lua_tostring(L, -1));
       lua_replace(L, -3);
       lua_pop(L, 1);
@@ -481,14 +474,15 @@ static void check_field(vwalk *w, int v, int spec, const vpath *at) {
 }
 
 /* check(body, with_required) -> nil | problems
- * upvalues: the compiled top-level object, the list of required names, core.null */
+ * upvalues: the compiled top-level object, the list of required names, core.null,
+ * string.format */
 static int validator_check(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int with_required = lua_toboolean(L, 2);
   lua_settop(L, 1);
   lua_pushnil(L);                                   /* 2: the problems, once there are some */
   lua_pushvalue(L, lua_upvalueindex(1));            /* 3: the compiled schema */
-  vwalk w = { L, lua_upvalueindex(3), 2, 0 };
+  vwalk w = { L, lua_upvalueindex(3), lua_upvalueindex(4), 2, 0 };
   if (with_required) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, lua_upvalueindex(2));
     for (lua_Integer i = 1; i <= n; i++) {
@@ -607,12 +601,20 @@ static int core_validator(lua_State *L) {
   compile_fields(L, 3, 1);
   lua_pushvalue(L, 2);
   lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushcclosure(L, validator_check, 3);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_pushcclosure(L, validator_check, 4);
   return 1;
 }
 
 void fb_validate_open(lua_State *L) {
   lua_getfield(L, -1, "null");
-  lua_pushcclosure(L, core_validator, 1);
+  /* string.format as the string library loaded it, whatever a script later
+   * does to the global `string` */
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "string");
+  lua_getfield(L, -1, "format");
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+  lua_pushcclosure(L, core_validator, 2);
   lua_setfield(L, -2, "validator");
 }

@@ -20,6 +20,10 @@ local mtype = math.type
 local HUGE = math.huge
 
 local by_field = function(a, b) return a.field < b.field end
+local function sorted(probs)
+  if probs then sort(probs, by_field) end
+  return probs
+end
 
 -- Compiled checker for one resource.
 -- c.check(body) -> nil | problems            a full body (edit): required fields enforced
@@ -32,17 +36,8 @@ function M.compile(schema)
   local walk = core.validator(fields, schema.required)
   local c = { schema = schema }
 
-  function c.check(body)
-    local probs = walk(body, true)
-    if probs then sort(probs, by_field) end
-    return probs
-  end
-
-  function c.check_changes(changes)
-    local probs = walk(changes, false)
-    if probs then sort(probs, by_field) end
-    return probs
-  end
+  function c.check(body) return sorted(walk(body, true)) end
+  function c.check_changes(changes) return sorted(walk(changes, false)) end
 
   -- Array fields whose empty table must be sent as [] (cjson would send {}): {parent, key}.
   local arrays = {}
