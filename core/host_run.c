@@ -8,6 +8,7 @@
 #include "host_run.h"
 
 const char *host_progname = "fusebill";
+int host_prefix_errors = 1;
 volatile sig_atomic_t host_at_prompt = 0;
 sigjmp_buf host_prompt_jmp;
 
@@ -71,7 +72,7 @@ int host_docall(lua_State *L, int narg, int nres) {
 }
 
 void host_message(const char *msg) {
-  if (host_progname) fprintf(stderr, "%s: ", host_progname);
+  if (host_prefix_errors) fprintf(stderr, "%s: ", host_progname);
   fprintf(stderr, "%s\n", msg);
   fflush(stderr);
 }

@@ -10,6 +10,9 @@
 #include <lua.h>
 
 extern const char *host_progname;
+/* 0 while the REPL runs: like lua.c, errors at the prompt print without the
+ * program name (messages about the program itself keep it). */
+extern int host_prefix_errors;
 
 /* Set by the REPL while it waits in readline: SIGINT then jumps back to the
  * prompt (clearing the line) instead of interrupting Lua. */

@@ -64,7 +64,7 @@ static int collect_args(host_args *a) {
     switch (s[1]) {
       case 'E': if (s[2]) goto bad; a->flags |= HAS_BIG_E; break;
       case 'W': if (s[2]) goto bad; break;
-      case 'i': if (s[2]) goto bad; a->flags |= HAS_I | HAS_V; break;  /* -i implies -v */
+      case 'i': if (s[2]) goto bad; a->flags |= HAS_I; break;  /* the REPL's banner names the version */
       case 'v': if (s[2]) goto bad; a->flags |= HAS_V; break;
       case 'e': a->flags |= HAS_E; /* fall through */
       case 'l':

@@ -198,8 +198,7 @@ static void history_setup(void) {
 
 void repl_run(lua_State *L, host_options *opts) {
   repl_L = L;
-  const char *progname = host_progname;
-  host_progname = NULL;  /* as lua.c: errors at the prompt are not prefixed */
+  host_prefix_errors = 0;  /* as lua.c: errors at the prompt are not prefixed */
   host_signals_persistent(1);
   setup(L);
   fprintf(stdout, "fusebill %s (%s), connected to %s\n", FB_VERSION, LUA_RELEASE,
@@ -231,6 +230,6 @@ void repl_run(lua_State *L, host_options *opts) {
   if (repl_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, repl_ref);
   repl_ref = LUA_NOREF;
   host_signals_persistent(0);
-  host_progname = progname;
+  host_prefix_errors = 1;
   fflush(stdout);
 }
