@@ -4,6 +4,7 @@
 local util = require "fusebill.sandbox.util"
 local check = require "fusebill.sandbox.check"
 local paging = require "fusebill.sandbox.paging"
+local tracking_codes = require "fusebill.sandbox.tracking_codes"
 
 local null = util.null
 local M = {}
@@ -140,9 +141,7 @@ local function writable(ctx, b, errs)
             local found
             local id = util.to_int(sc.id)
             if type(sc.code) == "string" and type(sc.type) == "string" then
-              for _, c in pairs(ctx.st.codes) do
-                if c.code == sc.code and c.type:lower() == sc.type:lower() then found = c break end
-              end
+              found = tracking_codes.find(ctx.st, sc.type, sc.code)
               if not found then
                 errs[#errs + 1] = ("%s: sales tracking code %s does not exist under type %s."):format(
                   name, sc.code, sc.type)

@@ -35,6 +35,39 @@ local function canonical_type(t)
   return nil, ("Unknown sales tracking code type %s. Valid types are: %s."):format(t, table.concat(M.TYPES, ", "))
 end
 
+-- codes table -> { [code] = the records with that code, in pairs() order }, so a lookup
+-- by type and code tries a record or two instead of every code. Dropped whenever a code
+-- is added or edited (a new data set is a new codes table), so the first match is the
+-- one a pairs() scan of the current table would find.
+local by_code = setmetatable({}, { __mode = "k" })
+
+local function code_index(codes)
+  local idx = by_code[codes]
+  if not idx then
+    idx = {}
+    for _, c in pairs(codes) do
+      local code = c.code
+      if code ~= nil then
+        local list = idx[code]
+        if list then list[#list + 1] = c else idx[code] = { c } end
+      end
+    end
+    by_code[codes] = idx
+  end
+  return idx
+end
+
+-- The code `code` under type `type_` (case-insensitive, as ASP.NET compares them), or nil.
+function M.find(st, type_, code)
+  local list = code_index(st.codes)[code]
+  if not list then return nil end
+  for i = 1, #list do
+    local c = list[i]
+    if c.type:lower() == type_:lower() then return c end
+  end
+  return nil
+end
+
 local function duplicate(ctx, type_, code, except)
   for _, c in pairs(ctx.st.codes) do
     if c.id ~= except and c.type == type_ and c.code == code then
@@ -95,6 +128,7 @@ function M.create(ctx)
   local rec = { id = id, type = t, code = code, name = name, description = description, email = email,
                 status = "Active", deletable = true }
   ctx.st.codes[id] = rec
+  by_code[ctx.st.codes] = nil
   return 200, M.render(rec, ctx)
 end
 
@@ -114,6 +148,7 @@ function M.put(ctx)
   local dup = duplicate(ctx, c.type, code, id)
   if dup then return 400, dup end
   c.code, c.name, c.description, c.email = code, name, description, email
+  by_code[ctx.st.codes] = nil
   return 200, M.render(c, ctx)
 end
 
