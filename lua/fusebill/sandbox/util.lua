@@ -116,19 +116,13 @@ end
 -- canonical spelling (bound as its lower case is), so the names clients normally send
 -- are found without lowering every key of every body. The result may be `t` itself:
 -- callers only read it.
+local canonical = native.canonical
 function M.binder(names)
   local map = {}
   for _, n in ipairs(names) do map[n:lower()] = n end
   for _, n in ipairs(names) do map[n] = map[n:lower()] end
   return function(t)
-    local bound = true  -- every key already canonical (a body read back from a GET)
-    for k in pairs(t) do
-      if map[k] ~= k then
-        bound = false
-        break
-      end
-    end
-    if bound then return t end
+    if canonical(map, t) then return t end  -- a body read back from a GET, as sent
     local out = {}
     for k, v in pairs(t) do
       local c = map[k]
