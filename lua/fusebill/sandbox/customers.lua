@@ -65,6 +65,11 @@ end
 local REF_NAMES = qualified("customerReference.", REFS)
 local ACQ_NAMES = qualified("customerAcquisition.", ACQ)
 
+-- the i-th (1-based) code of a request, for messages only (formatted when one is needed)
+local function code_name(i)
+  return ("customerReference.salesTrackingCodes[%d]"):format(i - 1)
+end
+
 function M.render(c, ctx)
   local o = util.new_table(#ALL)  -- a rendered customer has exactly the fields of ALL
   for i = 1, #SCALARS do  -- nz() written out: a call per field cost a tenth of render
@@ -107,8 +112,10 @@ end
 local function writable(ctx, b, errs)
   local rec = util.new_table(#ALL)  -- a stored customer has the fields of ALL but uri
   for i = 1, #STRINGS do
-    local name, max = STRINGS[i][1], STRINGS[i][2]
-    rec[name] = check.string(errs, name, b[name], max)
+    local name = STRINGS[i][1]
+    local v = b[name]
+    -- absent and null stay nil without the call: most of these fields are null
+    if v ~= nil and v ~= null then rec[name] = check.string(errs, name, v, STRINGS[i][2]) end
   end
   for i = 1, #EMAILS do
     local f = EMAILS[i]
@@ -133,9 +140,8 @@ local function writable(ctx, b, errs)
         errs[#errs + 1] = "customerReference.salesTrackingCodes: at most 5 sales tracking codes are allowed."
       else
         for i, sc in ipairs(codes) do
-          local name = ("customerReference.salesTrackingCodes[%d]"):format(i - 1)
           if type(sc) ~= "table" then
-            errs[#errs + 1] = name .. ": must be an object with type and code."
+            errs[#errs + 1] = code_name(i) .. ": must be an object with type and code."
           else
             sc = bind_code(sc)
             local found
@@ -144,13 +150,15 @@ local function writable(ctx, b, errs)
               found = tracking_codes.find(ctx.st, sc.type, sc.code)
               if not found then
                 errs[#errs + 1] = ("%s: sales tracking code %s does not exist under type %s."):format(
-                  name, sc.code, sc.type)
+                  code_name(i), sc.code, sc.type)
               end
             elseif id then
               found = ctx.st.codes[id]
-              if not found then errs[#errs + 1] = ("%s: sales tracking code %d does not exist."):format(name, id) end
+              if not found then
+                errs[#errs + 1] = ("%s: sales tracking code %d does not exist."):format(code_name(i), id)
+              end
             else
-              errs[#errs + 1] = name .. ": type and code are required."
+              errs[#errs + 1] = code_name(i) .. ": type and code are required."
             end
             if found then ref.salesTrackingCodes[#ref.salesTrackingCodes + 1] =
               { id = found.id, type = found.type, code = found.code } end
