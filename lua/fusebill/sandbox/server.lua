@@ -19,6 +19,7 @@ local S = {}   -- the server's state: cfg, st (data), rl, faults, log, latency
 M.S = S
 
 local JSON = "application/json; charset=utf-8"
+local UNDERSCORE = ("_"):byte()
 
 local function parse_latency(spec)
   if spec == nil or spec == util.null or spec == "" or spec == "none" or spec == 0 or spec == "0" then
@@ -73,6 +74,7 @@ function M.init(cfg)
     sizes = { customers = cfg.customers, codes = cfg.codes, items = cfg.items },
     quiet = cfg.quiet,
   }
+  S.accepted_auth, S.base_host, S.base = nil, nil, nil  -- remembered under the previous config
   if cfg.data_file then
     S.st = store.load(read_json_file(cfg.data_file))
   else
@@ -116,6 +118,8 @@ function Ctx.sorted(name)
 end
 
 local function auth_check(auth)
+  -- a client sends the same header every time: the last one accepted skips the patterns
+  if auth and auth == S.accepted_auth then return nil end
   if not auth or auth == "" then return 401, "Authorization has been denied for this request." end
   local scheme, token = auth:match("^%s*(%S+)%s+(.-)%s*$")
   if not scheme or scheme:lower() ~= "basic" then
@@ -125,6 +129,7 @@ local function auth_check(auth)
     return 400, "Authorization key is not in the correct format."
   end
   if token ~= S.cfg.api_key then return 401, "Authorization has been denied for this request." end
+  S.accepted_auth = auth
   return nil
 end
 
@@ -154,7 +159,11 @@ local function run_route(method, path, query, body, host, now)
   if body == false then return 413, { "The request body is too large." } end
   local q = {}
   for k, v in pairs(query) do q[k:lower()] = v end
-  local base = S.cfg.public_url or (S.cfg.scheme .. "://" .. (host or "localhost") .. "/v1")
+  host = host or "localhost"
+  if host ~= S.base_host then  -- a client sends the same Host every time
+    S.base_host, S.base = host, S.cfg.public_url or (S.cfg.scheme .. "://" .. host .. "/v1")
+  end
+  local base = S.base
   local ctx = setmetatable({ st = S.st, cfg = S.cfg, base = base, id = id, q = q, body = body, now = now }, Ctx)
   local ok, status, value, headers = pcall(handler, ctx)
   if not ok then
@@ -165,7 +174,8 @@ local function run_route(method, path, query, body, host, now)
 end
 
 function M.handle(method, path, query, auth, body, host, loopback)
-  if path:sub(1, 10):lower() == "/_sandbox/" or path:lower() == "/_sandbox" then
+  -- the byte test first: lowering every API path twice cost 2,500 instructions a request
+  if path:byte(2) == UNDERSCORE and (path:sub(1, 10):lower() == "/_sandbox/" or path:lower() == "/_sandbox") then
     return control.handle(M, S, method, path, query, body, loopback)
   end
   local now = util.now()
