@@ -18,9 +18,23 @@ function M.array(t)
   return t
 end
 
+-- string.format's "%.4f" was a tenth of rendering a customer, and amounts repeat (a
+-- customer's MRR rarely changes), so each marker is made once (all forgotten past
+-- MONEY_MAX amounts). Zero is formatted every time: -0.0 and 0 share a table key but
+-- not a rendering.
+local MONEY_MAX = 4096
+local money_memo, money_count = {}, 0
+
 function M.money(n)
   if n == nil or n == cjson.null then return cjson.null end
-  return ("\1m:%.4f"):format(n)
+  if n == 0 then return ("\1m:%.4f"):format(n) end
+  local s = money_memo[n]
+  if not s then
+    s = ("\1m:%.4f"):format(n)
+    if money_count >= MONEY_MAX then money_memo, money_count = {}, 0 end
+    money_memo[n], money_count = s, money_count + 1
+  end
+  return s
 end
 
 -- native.json_tidy then rewrites cjson's output exactly as these gsubs would, in C
