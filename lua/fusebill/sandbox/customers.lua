@@ -51,19 +51,39 @@ local LIST_FIELDS = paging.fields(
     reference2 = function(c) return c.customerReference and c.customerReference.reference2 end,
     reference3 = function(c) return c.customerReference and c.customerReference.reference3 end })
 
-local function nz(v)
-  if v == nil then return null end
-  return v
-end
-
--- "customerReference.reference1" and the like, for the messages
-local function qualified(prefix, names)
+-- the strings of a sub-object as { name, max, label } ("customerReference.reference1")
+local function sub_strings(prefix, names)
   local t = {}
-  for _, n in ipairs(names) do t[n] = prefix .. n end
+  for i, n in ipairs(names) do t[i] = { n, 255, prefix .. n } end
   return t
 end
-local REF_NAMES = qualified("customerReference.", REFS)
-local ACQ_NAMES = qualified("customerAcquisition.", ACQ)
+local REF_STRINGS = sub_strings("customerReference.", REFS)
+local ACQ_STRINGS = sub_strings("customerAcquisition.", ACQ)
+
+-- dst[f] = src[f], null when absent, for each name f: one call per group of fields
+-- (a call per field cost a tenth of render)
+local function fill(dst, src, names)
+  for i = 1, #names do
+    local f = names[i]
+    local v = src[f]
+    if v == nil then v = null end
+    dst[f] = v
+  end
+end
+
+-- The uri of customer `id` under `base` and those of its two sub-objects, made once per
+-- customer while clients send the same Host (the concatenations cost a tenth of render).
+local uri_base, uris = nil, {}
+local function customer_uris(base, id)
+  if base ~= uri_base then uri_base, uris = base, {} end
+  local u = uris[id]
+  if not u then
+    local uri = base .. "/customers/" .. id
+    u = { uri, uri .. "/customerReference", uri .. "/customerAcquisition" }
+    uris[id] = u
+  end
+  return u
+end
 
 -- the i-th (1-based) code of a request, for messages only (formatted when one is needed)
 local function code_name(i)
@@ -72,16 +92,11 @@ end
 
 function M.render(c, ctx)
   local o = util.new_table(#ALL)  -- a rendered customer has exactly the fields of ALL
-  for i = 1, #SCALARS do  -- nz() written out: a call per field cost a tenth of render
-    local f = SCALARS[i]
-    local v = c[f]
-    if v == nil then v = null end
-    o[f] = v
-  end
+  fill(o, c, SCALARS)
   o.monthlyRecurringRevenue = util.money(c.monthlyRecurringRevenue)
   o.netMonthlyRecurringRevenue = util.money(c.netMonthlyRecurringRevenue)
-  local uri = ctx.base .. "/customers/" .. c.id
-  o.uri = uri
+  local u = customer_uris(ctx.base, c.id)
+  o.uri = u[1]
   local r = c.customerReference or {}
   local codes = {}
   for i, sc in ipairs(r.salesTrackingCodes or {}) do
@@ -89,16 +104,13 @@ function M.render(c, ctx)
     codes[i] = { id = sc.id, type = sc.type, code = sc.code, name = rec and rec.name or null,
                  uri = ctx.base .. "/SalesTrackingCodes/" .. sc.id }
   end
-  o.customerReference = { reference1 = nz(r.reference1), reference2 = nz(r.reference2),
-                          reference3 = nz(r.reference3), salesTrackingCodes = util.array(codes),
-                          id = c.id, uri = uri .. "/customerReference" }
-  local a = c.customerAcquisition or {}
+  local ref = util.new_table(#REFS + 3)
+  fill(ref, r, REFS)
+  ref.salesTrackingCodes, ref.id, ref.uri = util.array(codes), c.id, u[2]
+  o.customerReference = ref
   local acq = util.new_table(#ACQ + 2)
-  acq.id, acq.uri = c.id, uri .. "/customerAcquisition"
-  for i = 1, #ACQ do
-    local f = ACQ[i]
-    acq[f] = nz(a[f])
-  end
+  fill(acq, c.customerAcquisition or {}, ACQ)
+  acq.id, acq.uri = c.id, u[3]
   o.customerAcquisition = acq
   return o
 end
@@ -107,16 +119,22 @@ local function not_found(id)
   return 404, ("Customer with id %s not found."):format(tostring(id))
 end
 
+-- Checks the string fields `fields` ({ name, max, label }) of src into dst. Absent and
+-- null stay nil without a call to check.string: most of a customer's strings are null.
+local function strings(errs, src, fields, dst)
+  for i = 1, #fields do
+    local f = fields[i]
+    local name = f[1]
+    local v = src[name]
+    if v ~= nil and v ~= null then dst[name] = check.string(errs, f[3] or name, v, f[2]) end
+  end
+end
+
 -- Validates the writable fields of body `b` (already bound) into a fresh record
 -- (omitted = nil). Appends messages to errs.
 local function writable(ctx, b, errs)
   local rec = util.new_table(#ALL)  -- a stored customer has the fields of ALL but uri
-  for i = 1, #STRINGS do
-    local name = STRINGS[i][1]
-    local v = b[name]
-    -- absent and null stay nil without the call: most of these fields are null
-    if v ~= nil and v ~= null then rec[name] = check.string(errs, name, v, STRINGS[i][2]) end
-  end
+  strings(errs, b, STRINGS, rec)
   for i = 1, #EMAILS do
     local f = EMAILS[i]
     rec[f] = check.emails(errs, f, b[f])
@@ -128,10 +146,7 @@ local function writable(ctx, b, errs)
   local rb = check.object(errs, "customerReference", b.customerReference)
   if rb then
     rb = bind_ref(rb)
-    for i = 1, #REFS do
-      local f = REFS[i]
-      ref[f] = check.string(errs, REF_NAMES[f], rb[f], 255)
-    end
+    strings(errs, rb, REF_STRINGS, ref)
     local codes = rb.salesTrackingCodes
     if check.present(codes) then
       if type(codes) ~= "table" then
@@ -172,10 +187,7 @@ local function writable(ctx, b, errs)
   local ab = check.object(errs, "customerAcquisition", b.customerAcquisition)
   if ab then
     ab = bind_acq(ab)
-    for i = 1, #ACQ do
-      local f = ACQ[i]
-      acq[f] = check.string(errs, ACQ_NAMES[f], ab[f], 255)
-    end
+    strings(errs, ab, ACQ_STRINGS, acq)
   end
   rec.customerAcquisition = acq
   return rec
