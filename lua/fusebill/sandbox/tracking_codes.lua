@@ -63,7 +63,7 @@ function M.find(st, type_, code)
   if not list then return nil end
   for i = 1, #list do
     local c = list[i]
-    if c.type:lower() == type_:lower() then return c end
+    if c.type == type_ or c.type:lower() == type_:lower() then return c end  -- the same spelling needs no lower()
   end
   return nil
 end
