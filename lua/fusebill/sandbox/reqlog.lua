@@ -3,10 +3,19 @@
 -- as JSON lines. Entry: {seq, time, method, path, query, status, fault, applied}
 -- status 0 = no HTTP response was sent (reset, empty reply, hang);
 -- applied = true/false for writes (POST/PUT/DELETE), absent for reads.
+-- add() takes `time` as epoch seconds; it becomes ISO-8601 text (util.timestamp_ms) when
+-- the entry is first read or written to the file: formatting it on every request cost a
+-- hundredth of a PUT, and most entries are never read.
 local cjson = require "cjson"
+local util = require "fusebill.sandbox.util"
 
 local M = {}
 local MAX = 100000
+
+local function formatted(e)
+  if type(e.time) == "number" then e.time = util.timestamp_ms(e.time) end
+  return e
+end
 
 function M.new(path)
   local log = { entries = {}, first = 1, seq = 0 }
@@ -25,14 +34,14 @@ function M.add(log, e)
     log.entries[log.first] = nil
     log.first = log.first + 1
   end
-  if log.file then log.file:write(cjson.encode(e), "\n") end
+  if log.file then log.file:write(cjson.encode(formatted(e)), "\n") end
 end
 
 function M.since(log, n)
   local out = {}
   for i = math.max(n + 1, log.first), log.seq do
     local e = log.entries[i]
-    if e then out[#out + 1] = e end
+    if e then out[#out + 1] = formatted(e) end
   end
   return out
 end

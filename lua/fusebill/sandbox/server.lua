@@ -144,7 +144,7 @@ local function latency_ms(l, rnd)
 end
 
 local function log(method, path, status, fault, applied, now)
-  reqlog.add(S.log, { time = util.timestamp_ms(now), method = method, path = path, status = status,
+  reqlog.add(S.log, { time = now, method = method, path = path, status = status,
                       fault = fault, applied = applied })
 end
 
