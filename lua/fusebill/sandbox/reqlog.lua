@@ -4,8 +4,8 @@
 -- status 0 = no HTTP response was sent (reset, empty reply, hang);
 -- applied = true/false for writes (POST/PUT/DELETE), absent for reads.
 -- add() takes `time` as epoch seconds; it becomes ISO-8601 text (util.timestamp_ms) when
--- the entry is first read or written to the file: formatting it on every request cost a
--- hundredth of a PUT, and most entries are never read.
+-- the entry is first read or written to the file: formatting it on every request cost 2%
+-- of a PUT, and most entries are never read.
 local cjson = require "cjson"
 local util = require "fusebill.sandbox.util"
 

@@ -74,7 +74,7 @@ function M.init(cfg)
     sizes = { customers = cfg.customers, codes = cfg.codes, items = cfg.items },
     quiet = cfg.quiet,
   }
-  S.accepted_auth, S.base_host, S.base = nil, nil, nil  -- remembered under the previous config
+  S.accepted_auth, S.base_host, S.base = nil, nil, nil  -- answers remembered under the previous config
   if cfg.data_file then
     S.st = store.load(read_json_file(cfg.data_file))
   else
