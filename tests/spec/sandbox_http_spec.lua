@@ -105,6 +105,20 @@ describe("sandbox http", function()
     sb:reset{ customers = 2 }
     assert.equal(10, #sb:state().customers)
     sb:reset()
+  end)
+
+  it("a loaded state keeps whole numbers whole (ids in uris read 1, not 1.0)", function()
+    sb:reset()
+    local function first_code_uri()
+      local status, body = sb:request("GET", "/customers/1")
+      assert.equal(200, status)
+      return cjson.decode(body).customerReference.salesTrackingCodes[1].uri
+    end
+    local before = first_code_uri()
+    assert.matches("/SalesTrackingCodes/%d+$", before)
+    sb:control("POST", "/load", sb:state())
+    assert.equal(before, first_code_uri())
+    sb:reset()
     local _, status = sb:control("POST", "/faults", { spec = "bogus=1" })
     assert.equal(400, status)
   end)

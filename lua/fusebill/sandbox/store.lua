@@ -54,9 +54,23 @@ local function index(list, into, what)
   return max
 end
 
+-- lua-cjson 2.1 reads every JSON number as a float. A live state holds whole numbers
+-- as integers, and a float id would show in a uri as ".../SalesTrackingCodes/1.0".
+local function whole_numbers(t)
+  for k, v in pairs(t) do
+    if math.type(v) == "float" then
+      local i = math.tointeger(v)
+      if i then t[k] = i end   -- assigning to an existing key is allowed while traversing
+    elseif type(v) == "table" then
+      whole_numbers(v)
+    end
+  end
+end
+
 -- Builds a state from a dump; raises a message on a bad shape.
 function M.load(data)
   if type(data) ~= "table" then error("state must be a JSON object", 0) end
+  whole_numbers(data)
   local st = M.new()
   local mc = index(data.customers, st.customers, "customers")
   local ms = index(data.salesTrackingCodes, st.codes, "salesTrackingCodes")
