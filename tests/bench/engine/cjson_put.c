@@ -9,8 +9,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "bench_put.h"
-
-int luaopen_cjson_safe(lua_State *L);
+#include "fb_cjson.h"
 
 typedef struct { char *data; size_t len, cap; } buffer;
 
