@@ -5,9 +5,7 @@ max_line_length = 140
 ignore = { "212/_.*", "213/_.*" }
 
 -- Busted specs and test helpers: busted's globals (describe, it, assert, spy, ...).
-files["tests/spec"] = { std = "+busted" }
-files["tests/lib"] = { std = "+busted" }
-files["tests/bench"] = { std = "+busted" }
+files["tests"] = { std = "+busted" }
 
 -- Generated code and build output are not ours to lint.
 exclude_files = { "build/**", "build-asan/**", "**/gen/**" }

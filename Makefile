@@ -10,10 +10,10 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 # Expanded lazily (=, not :=) so `make deps` can install pkg-config and the -dev
 # packages before anything asks for their flags.
 PKG_CFLAGS = $(shell pkg-config --cflags lua5.4 libcurl libmicrohttpd libedit)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Icore -I$(BUILD)/gen
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Icore $(PART_INC)
 LUA_LIBS   = $(shell pkg-config --libs lua5.4) -lm
 # The host program links Lua statically, as Debian's lua5.4 does: one library less
-# to load at start-up (see core/host_plugin.h for the rest of that story).
+# to load at start-up (see core/fbh_plugin.h for the rest of that story).
 LUA_STATIC = $(shell $(CC) -print-file-name=liblua5.4.a)
 CURL_LIBS  = $(shell pkg-config --libs libcurl)
 MHD_LIBS   = $(shell pkg-config --libs libmicrohttpd)
@@ -28,28 +28,38 @@ DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua
                valgrind tmux luarocks
 
 # ---- sources --------------------------------------------------------------------------
-# core/fb_*.c      the client engine: libfusebill (no HTTP server, no line editing)
-# core/sandbox*.c  the sandbox server glue (libmicrohttpd), minus its main
-# core/main.c ...  the host program
-LIB_SRC      = $(filter-out core/fb_engine_main.c,$(wildcard core/fb_*.c))
-SANDBOX_SRC  = $(filter-out core/sandbox_main.c,$(wildcard core/sandbox*.c))
-HOST_SRC     = core/main.c $(wildcard core/host_*.c core/repl*.c)
-CLIENT_LUA   = $(filter-out lua/fusebill/sandbox/%,$(wildcard lua/fusebill/*.lua lua/fusebill/*/*.lua))
-SANDBOX_LUA  = $(wildcard lua/fusebill/sandbox/*.lua)
+# One folder per part (README, Layout); every list names its files, so no part is
+# picked out of another's list.
+# core/engine, libfusebill: ENGINE_SRC and EMBED_SRC are what luaopen_fusebill needs
+# (the Lua C module is exactly these); the engine API (fb_engine.c) and lua-cjson
+# (fb_cjson.c) complete the library for C hosts.
+ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_error.c fb_json.c fb_loop.c fb_lua.c \
+                   fb_rate.c fb_request.c fb_retry.c fb_validate.c)
+EMBED_SRC      = core/engine/fb_modules.c
+ENGINE_API_SRC = core/engine/fb_engine.c
+CJSON_SRC      = core/engine/fb_cjson.c
+# core/host: the fusebill program, and the table its plugin exports.
+HOST_SRC       = $(addprefix core/host/,main.c fbh_options.c fbh_run.c fbh_repl.c fbh_plugin.c)
+PLUGIN_SRC     = core/host/fbh_plugin_table.c
+# core/sandbox: the sandbox server; main.c is fusebill-sandbox's entry point.
+SANDBOX_SRC    = $(addprefix core/sandbox/,sbx_server.c sbx_options.c sbx_timer.c)
+# Lua: each part embeds only its own folder (see core/engine/fb_embed.h).
+CLIENT_LUA     = $(wildcard lua/fusebill/*.lua lua/fusebill/*/*.lua)
+HOST_LUA       = $(wildcard lua/host/*.lua lua/host/*/*.lua)
+SANDBOX_LUA    = $(wildcard lua/sandbox/*.lua)
 
-LIB_OBJ      = $(LIB_SRC:core/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen_client_modules.o
-SANDBOX_OBJ  = $(SANDBOX_SRC:core/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen_sandbox_modules.o
-HOST_OBJ     = $(HOST_SRC:core/%.c=$(BUILD)/obj/%.o)
-# The engine without the engine API and without lua-cjson: what a Lua C module (and
-# the host's plugin) needs, since the program loading it provides Lua and cjson.
-MODULE_OBJ   = $(filter-out $(BUILD)/obj/fb_engine.o $(BUILD)/obj/fb_cjson.o,$(LIB_OBJ))
-# The host program links these itself (the embedded Lua modules are requireable from
-# the start) and exports them; its plugin uses the program's copies, so each global
-# is defined once in the process.
-HOST_LIB_OBJ = $(BUILD)/obj/fb_modules.o $(BUILD)/obj/gen_client_modules.o $(BUILD)/obj/fb_cjson.o
-# build/fusebill-host.so: engine + sandbox, dlopen'ed by the host on first use.
-PLUGIN_OBJ   = $(BUILD)/obj/plugin_table.o $(filter-out $(HOST_LIB_OBJ),$(MODULE_OBJ)) $(SANDBOX_OBJ)
-C_TESTS      = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+obj = $(patsubst core/%.c,$(BUILD)/obj/%.o,$(1))
+EMBED_OBJ    = $(call obj,$(EMBED_SRC)) $(BUILD)/obj/gen_client_modules.o
+MODULE_OBJ   = $(call obj,$(ENGINE_SRC)) $(EMBED_OBJ)
+LIB_OBJ      = $(MODULE_OBJ) $(call obj,$(ENGINE_API_SRC) $(CJSON_SRC))
+SANDBOX_OBJ  = $(call obj,$(SANDBOX_SRC)) $(BUILD)/obj/gen_sandbox_modules.o
+# The host program links the module searcher, the client and host modules and
+# lua-cjson itself (requireable from the start) and exports them (-Wl,-E); its plugin,
+# build/fusebill-host.so (the rest of the engine plus the sandbox, loaded on first
+# use), uses the program's copies, so each global is defined once in the process.
+HOST_OBJ     = $(call obj,$(HOST_SRC) $(CJSON_SRC)) $(EMBED_OBJ) $(BUILD)/obj/gen_host_modules.o
+PLUGIN_OBJ   = $(call obj,$(PLUGIN_SRC) $(ENGINE_SRC)) $(SANDBOX_OBJ)
+C_TESTS      = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*/test_*.c))
 
 .PHONY: all deps test check run bench asan lint clean install uninstall
 all: $(BUILD)/libfusebill.a $(BUILD)/fusebill-sandbox $(BUILD)/fusebill $(BUILD)/fusebill-host.so $(C_TESTS)
@@ -62,14 +72,25 @@ deps:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
 
-$(BUILD)/obj/%.o: core/%.c $(wildcard core/*.h) | $(BUILD)/obj
+# Each part sees its own folder and core/ (fusebill.h, fb_embed.h); the host also sees
+# the sandbox's header, since it can start one in-process. Nothing else crosses.
+$(BUILD)/obj/engine/%.o: PART_INC = -Icore/engine
+$(BUILD)/obj/host/%.o: PART_INC = -Icore/host -Icore/sandbox
+$(BUILD)/obj/sandbox/%.o: PART_INC = -Icore/sandbox
+$(BUILD)/tests/%: PART_INC = -Icore/sandbox -Itests/lib
+$(BUILD)/obj/%.o: core/%.c $(wildcard core/*.h core/*/*.h)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/gen/client_modules.c: core/gen_modules.lua $(CLIENT_LUA) | $(BUILD)/gen
-	lua5.4 core/gen_modules.lua $@ fb_client_modules lua $(CLIENT_LUA)
-$(BUILD)/gen/sandbox_modules.c: core/gen_modules.lua $(SANDBOX_LUA) | $(BUILD)/gen
-	lua5.4 core/gen_modules.lua $@ fb_sandbox_modules lua $(SANDBOX_LUA)
-$(BUILD)/obj/gen_%.o: $(BUILD)/gen/%.c | $(BUILD)/obj
+GEN = lua5.4 core/tools/gen_modules.lua
+$(BUILD)/gen/client_modules.c: core/tools/gen_modules.lua $(CLIENT_LUA) | $(BUILD)/gen
+	$(GEN) $@ fb_client_modules lua $(CLIENT_LUA)
+$(BUILD)/gen/host_modules.c: core/tools/gen_modules.lua $(HOST_LUA) | $(BUILD)/gen
+	$(GEN) $@ fbh_modules lua $(HOST_LUA)
+$(BUILD)/gen/sandbox_modules.c: core/tools/gen_modules.lua $(SANDBOX_LUA) | $(BUILD)/gen
+	$(GEN) $@ sbx_modules lua $(SANDBOX_LUA)
+$(BUILD)/obj/gen_%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libfusebill.a: $(LIB_OBJ)
@@ -77,21 +98,22 @@ $(BUILD)/libfusebill.a: $(LIB_OBJ)
 $(BUILD)/libfusebill-sandbox.a: $(SANDBOX_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/fusebill-sandbox: $(BUILD)/obj/sandbox_main.o $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
+$(BUILD)/fusebill-sandbox: $(BUILD)/obj/sandbox/main.o $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
 	$(CC) $(CFLAGS) -o $@ $^ $(CJSON_LIB) $(MHD_LIBS) $(CURL_LIBS) $(LUA_LIBS) -lpthread
 # The host: Lua, lua-cjson, libedit and the embedded Lua modules; -Wl,-E exports the
 # Lua API to the plugin and to C modules, as lua5.4 does. libcurl and libmicrohttpd
 # come with the plugin, loaded when a script first needs them.
-$(BUILD)/fusebill: $(HOST_OBJ) $(HOST_LIB_OBJ)
+$(BUILD)/fusebill: $(HOST_OBJ)
 	$(CC) $(CFLAGS) -Wl,-E -o $@ $^ $(CJSON_LIB) $(EDIT_LIBS) $(LUA_STATIC) -lm -ldl
 $(BUILD)/fusebill-host.so: $(PLUGIN_OBJ)
 	$(CC) $(CFLAGS) -shared -o $@ $^ $(MHD_LIBS) $(CURL_LIBS) -lpthread
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/tap.h $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a \
+$(BUILD)/tests/%: tests/%.c tests/lib/tap.h $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a \
 	  $(CJSON_LIB) $(MHD_LIBS) $(CURL_LIBS) $(LUA_LIBS) -lpthread
 
-$(BUILD)/obj $(BUILD)/gen $(BUILD)/tests:
+$(BUILD)/gen:
 	mkdir -p $@
 
 # ---- running --------------------------------------------------------------------------

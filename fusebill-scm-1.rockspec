@@ -19,7 +19,7 @@ external_dependencies = {
 }
 build = {
   -- The make backend: the Lua modules are compiled into the C module by the
-  -- Makefile (core/gen_modules.lua), which the builtin backend cannot do.
+  -- Makefile (core/tools/gen_modules.lua), which the builtin backend cannot do.
   type = "make",
   build_target = "lua-module",
   build_variables = {

@@ -14,14 +14,14 @@
 local core = require "fusebill.core"
 local schemas = require "fusebill.schema"
 local validate = require "fusebill.validate"
-local client_mod = require "fusebill.client"
+local codec = require "fusebill.json"
 local update = require "fusebill.update"
 
 local M = {}
 
 local type, error, tostring, setmetatable = type, error, tostring, setmetatable
 local mtype, tointeger = math.type, math.tointeger
-local encode = client_mod.encode
+local encode = codec.encode
 local verror = validate.error
 
 local Resource = {}

@@ -1,6 +1,6 @@
 -- Checks a request body against a resource schema (schema.lua) before anything is sent.
 --
--- validate.compile(schema) compiles the schema once into core.validator (core/fb_validate.c
+-- validate.compile(schema) compiles the schema once into core.validator (core/engine/fb_validate.c
 -- walks the body: it runs over every field of every edit, which in Lua cost as much CPU as
 -- the HTTP exchange). Problems are collected (not just the first) and sorted by field name,
 -- so the error a user sees is deterministic whatever order the table is walked in.

@@ -9,7 +9,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "bench_put.h"
-#include "fb_cjson.h"
+#include "fb_embed.h"
 
 typedef struct { char *data; size_t len, cap; } buffer;
 

@@ -1,0 +1,12 @@
+/* The interactive REPL: libedit line editing, history, completion, pretty-printed
+ * results, Ctrl-C handling. Lives in the host program only, never in libfusebill. */
+#ifndef FBH_REPL_H
+#define FBH_REPL_H
+
+#include <lua.h>
+#include "fbh_options.h"
+
+/* Runs until end of input or .exit; errors are reported and the loop goes on. */
+void fbh_repl_run(lua_State *L, fbh_options *opts);
+
+#endif

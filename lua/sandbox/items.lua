@@ -1,0 +1,154 @@
+-- Tracked items: purchase product items and subscription product items are rows of
+-- one table (one id sequence). No two Active items of the same product share a
+-- reference, across purchases and subscriptions; a Deleted item's reference is free.
+local util = require "sandbox.util"
+local check = require "sandbox.check"
+local paging = require "sandbox.paging"
+
+local null = util.null
+local M = {}
+
+local bind = util.binder({ "id", "reference", "name", "description", "purchaseId", "subscriptionProductId",
+                           "productId", "customerId", "status", "uri" })
+local FIELDS = paging.fields({ "id", "reference", "name", "description", "status", "productId",
+                               "createdDate", "modifiedDate" })
+
+local KIND = {
+  purchase = { path = "/purchaseProductItems/", missing = "ProductItem with id %s not found.",
+               deleted = "Cannot edit a deleted purchase product item" },
+  subscription = { path = "/subscriptionProductItems/",
+                   missing = "SubscriptionProductItem with id %s not found.",
+                   deleted = "Cannot edit a deleted subscription product item" },
+}
+
+local function nz(v)
+  if v == nil then return null end
+  return v
+end
+
+local function kind_of(it)
+  return it.purchaseId ~= nil and it.purchaseId ~= null and "purchase" or "subscription"
+end
+
+function M.render(it, ctx)
+  return { id = it.id, reference = it.reference, name = nz(it.name), description = nz(it.description),
+           productId = nz(it.productId), customerId = nz(it.customerId), status = it.status,
+           purchaseId = nz(it.purchaseId), subscriptionProductId = nz(it.subscriptionProductId),
+           subscriptionId = nz(it.subscriptionId), createdDate = nz(it.createdDate),
+           modifiedDate = nz(it.modifiedDate), uri = ctx.base .. KIND[kind_of(it)].path .. it.id }
+end
+
+local function find(ctx, kind, id)
+  local it = ctx.st.items[id]
+  if it and kind_of(it) == kind then return it end
+  return nil, 404, KIND[kind].missing:format(tostring(id))
+end
+
+local function in_use(ctx, product, reference, except)
+  for _, it in pairs(ctx.st.items) do
+    if it.id ~= except and it.status == "Active" and it.productId == product and it.reference == reference then
+      return ("Reference %s is already in use for product %s."):format(reference, tostring(product))
+    end
+  end
+end
+
+local function fields(b, errs)
+  if not check.present(b.reference) then errs[#errs + 1] = "reference is required." end
+  local ref = check.string(errs, "reference", b.reference, 255)
+  if ref == "" then errs[#errs + 1] = "reference is required." end
+  return ref, check.string(errs, "name", b.name, 100), check.string(errs, "description", b.description, 255)
+end
+
+local function getter(kind)
+  return function(ctx)
+    local it, st, msg = find(ctx, kind, ctx.id)
+    if not it then return st, msg end
+    return 200, M.render(it, ctx)
+  end
+end
+M.get_purchase = getter("purchase")
+M.get_subscription = getter("subscription")
+
+local function putter(kind)
+  return function(ctx)
+    local b, st, msg = ctx:object()
+    if not b then return st, msg end
+    b = bind(b)
+    local errs = {}
+    local id = check.required(errs, "id is required.", check.integer, "id", b.id)
+    local ref, name, description = fields(b, errs)
+    if #errs > 0 then return 400, errs end
+    local it, fst, fmsg = find(ctx, kind, id)
+    if not it then return fst, fmsg end
+    if it.status == "Deleted" then return 400, KIND[kind].deleted end
+    local dup = in_use(ctx, it.productId, ref, id)
+    if dup then return 400, dup end
+    it.reference, it.name, it.description = ref, name, description
+    it.modifiedDate = util.timestamp(ctx.now)
+    return 200, M.render(it, ctx)
+  end
+end
+M.put_purchase = putter("purchase")
+M.put_subscription = putter("subscription")
+
+local function creator(kind)
+  local parent_field = kind == "purchase" and "purchaseId" or "subscriptionProductId"
+  return function(ctx)
+    local b, st, msg = ctx:object()
+    if not b then return st, msg end
+    b = bind(b)
+    local errs = {}
+    local pid = check.required(errs, parent_field .. " is required.", check.integer, parent_field, b[parent_field])
+    local ref, name, description = fields(b, errs)
+    if #errs > 0 then return 400, errs end
+    local it = { reference = ref, name = name, description = description, status = "Active",
+                 createdDate = util.timestamp(ctx.now), modifiedDate = util.timestamp(ctx.now) }
+    if kind == "purchase" then
+      local p = ctx.st.purchases[pid]
+      if not p then return 404, ("Purchase with id %d not found."):format(pid) end
+      if p.status ~= "Draft" then return 409, ("Purchase %d is not in Draft status."):format(pid) end
+      it.purchaseId, it.productId, it.customerId = p.id, p.productId, p.customerId
+    else
+      local sp = ctx.st.subscription_products[pid]
+      if not sp then return 404, ("SubscriptionProduct with id %d not found."):format(pid) end
+      it.subscriptionProductId, it.subscriptionId = sp.id, sp.subscriptionId
+      it.productId, it.customerId = sp.productId, sp.customerId
+    end
+    local dup = in_use(ctx, it.productId, ref)
+    if dup then return 400, dup end
+    it.id = ctx.next_id("item")
+    ctx.st.items[it.id] = it
+    return 200, M.render(it, ctx)
+  end
+end
+M.create_purchase = creator("purchase")
+M.create_subscription = creator("subscription")
+
+function M.delete_purchase(ctx)
+  local it, st, msg = find(ctx, "purchase", ctx.id)
+  if not it then return st, msg end
+  if it.status == "Deleted" then return 400, "Cannot delete a deleted purchase product item" end
+  local p = ctx.st.purchases[it.purchaseId]
+  if p and p.status ~= "Draft" then
+    return 409, ("Cannot delete a product item of purchase %d: the purchase is not in Draft status."):format(p.id)
+  end
+  it.status = "Deleted"
+  it.modifiedDate = util.timestamp(ctx.now)
+  return 204, nil
+end
+
+function M.list_subscription(ctx)
+  local sp = ctx.st.subscription_products[ctx.id]
+  if not sp then return 404, ("SubscriptionProduct with id %s not found."):format(tostring(ctx.id)) end
+  local all = {}
+  for _, it in ipairs(ctx.sorted("items")) do
+    if it.subscriptionProductId == sp.id then all[#all + 1] = it end
+  end
+  local page, headers = paging.apply(all, ctx.q, FIELDS)
+  if not page then return 400, headers end
+  local out = {}
+  for i, it in ipairs(page) do out[i] = M.render(it, ctx) end
+  return 200, util.array(out), headers
+end
+
+return M

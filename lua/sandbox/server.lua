@@ -1,0 +1,250 @@
+-- Entry point of the sandbox's behaviour. core/sandbox/sbx_server.c calls init(config) once and
+-- then handle(method, path, query, authorization, body, host, loopback) per request,
+-- always under lua_pcall, from the one polling thread that owns this Lua state.
+--   body: the raw request body, nil when empty, false when it exceeded the size cap.
+-- handle returns: status, body, headers, action, delay_ms
+--   action: nil | "reset" (RST) | "empty" (close, no response) | "truncated" | "stale"
+--   delay_ms: hold the connection this long before acting (latency, hang)
+local util = require "sandbox.util"
+local store = require "sandbox.store"
+local seed = require "sandbox.seed"
+local router = require "sandbox.router"
+local rate_limit = require "sandbox.rate_limit"
+local faults = require "sandbox.faults"
+local reqlog = require "sandbox.reqlog"
+local control = require "sandbox.control"
+
+local M = {}
+local S = {}   -- the server's state: cfg, st (data), rl, faults, log, latency
+M.S = S
+
+local JSON = "application/json; charset=utf-8"
+local UNDERSCORE = ("_"):byte()
+
+local function parse_latency(spec)
+  if spec == nil or spec == util.null or spec == "" or spec == "none" or spec == 0 or spec == "0" then
+    return nil
+  end
+  local a, b = tostring(spec):match("^%s*(%d+)%s*%-%s*(%d+)%s*$")
+  a = a or tostring(spec):match("^%s*(%d+)%s*$")
+  if not a then error(("bad latency '%s' (want MS or MS-MS)"):format(tostring(spec)), 0) end
+  return { min = tonumber(a), max = tonumber(b or a) }
+end
+M.parse_latency = parse_latency
+
+function M.set_limits(t)
+  local minute = t.rate_limit ~= nil and rate_limit.parse(t.rate_limit, 60)
+  local day = t.daily_limit ~= nil and rate_limit.parse(t.daily_limit, 86400)
+  local latency = t.latency ~= nil and parse_latency(t.latency)
+  if t.rate_limit ~= nil then S.rl.minute = minute end
+  if t.daily_limit ~= nil then S.rl.day = day end
+  if t.latency ~= nil then S.latency = latency or nil end
+  if t.hang_ms ~= nil then S.cfg.hang_ms = tonumber(t.hang_ms) or S.cfg.hang_ms end
+  if t.status_via_put ~= nil then S.cfg.status_via_put = t.status_via_put == true end
+  rate_limit.reset(S.rl)
+end
+
+function M.reseed(opts)
+  opts = opts or {}
+  local sizes = {}
+  for _, k in ipairs({ "customers", "codes", "items" }) do
+    sizes[k] = math.tointeger(tonumber(opts[k])) or S.cfg.sizes[k]
+  end
+  S.st = seed.generate(math.tointeger(tonumber(opts.seed)) or S.cfg.seed, sizes)
+end
+
+local function read_json_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then error("cannot open " .. tostring(err), 0) end
+  local s = f:read("a")
+  f:close()
+  local v, derr = util.decode(s)
+  if v == nil then error(("%s: not valid JSON: %s"):format(path, derr), 0) end
+  return v
+end
+
+function M.init(cfg)
+  S.cfg = {
+    api_key = cfg.api_key or "MDpzYW5kYm94",
+    status_via_put = cfg.status_via_put == true,
+    public_url = cfg.public_url and cfg.public_url:gsub("/+$", "") or nil,
+    scheme = cfg.scheme or "http",
+    hang_ms = cfg.hang_ms or 30000,
+    seed = cfg.seed or 1,
+    sizes = { customers = cfg.customers, codes = cfg.codes, items = cfg.items },
+    quiet = cfg.quiet,
+  }
+  S.accepted_auth, S.base_host, S.base = nil, nil, nil  -- answers remembered under the previous config
+  if cfg.data_file then
+    S.st = store.load(read_json_file(cfg.data_file))
+  else
+    M.reseed()
+  end
+  S.rl = rate_limit.new(rate_limit.parse(cfg.rate_limit or "1000/60s", 60),
+                        rate_limit.parse(cfg.daily_limit or "180000", 86400))
+  S.latency = parse_latency(cfg.latency)
+  S.faults = faults.new(cfg.faults, cfg.fault_seed or 1)
+  S.log = reqlog.new(cfg.log_file)
+  return M.handle
+end
+
+function M.save(path)
+  local f = assert(io.open(path, "wb"))
+  f:write(util.encode(store.dump(S.st)), "\n")
+  f:close()
+end
+
+-- per-request context handed to the resource handlers
+local Ctx = {}
+Ctx.__index = Ctx
+
+function Ctx:object()
+  local body = self.body
+  if body == nil or not body:find("%S") then return nil, 400, "The request body is empty." end
+  local v, err = util.decode(body)
+  if v == nil then return nil, 400, "The request body is not valid JSON: " .. err end
+  if type(v) ~= "table" or (next(v) ~= nil and #v > 0) then
+    return nil, 400, "The request body must be a JSON object."
+  end
+  return v
+end
+
+function Ctx.next_id(kind)
+  return store.next_id(S.st, kind)
+end
+
+function Ctx.sorted(name)
+  return store.sorted(S.st[name])
+end
+
+local function auth_check(auth)
+  -- a client sends the same header every time: the last one accepted skips the patterns
+  if auth and auth == S.accepted_auth then return nil end
+  if not auth or auth == "" then return 401, "Authorization has been denied for this request." end
+  local scheme, token = auth:match("^%s*(%S+)%s+(.-)%s*$")
+  if not scheme or scheme:lower() ~= "basic" then
+    return 401, "Authorization has been denied for this request."
+  end
+  if #token % 4 ~= 0 or not token:match("^[A-Za-z0-9+/]+=?=?$") then
+    return 400, "Authorization key is not in the correct format."
+  end
+  if token ~= S.cfg.api_key then return 401, "Authorization has been denied for this request." end
+  S.accepted_auth = auth
+  return nil
+end
+
+local HTML = "<!DOCTYPE html><html><head><title>%d %s</title></head><body><h1>%d %s</h1>"
+          .. "<p>The server encountered a temporary error.</p></body></html>"
+local REASONS = { [500] = "Internal Server Error", [502] = "Bad Gateway", [503] = "Service Unavailable",
+                  [504] = "Gateway Timeout" }
+
+local function latency_ms(l, rnd)
+  if not l then return 0 end
+  return l.min + rnd() * (l.max - l.min)
+end
+
+local function log(method, path, status, fault, applied, now)
+  reqlog.add(S.log, { time = now, method = method, path = path, status = status,
+                      fault = fault, applied = applied })
+end
+
+local function run_route(method, path, query, body, host, now)
+  local handler, id = router.find(method, path)
+  if not handler then
+    if id == "method" then
+      return 405, { ("The requested resource does not support http method '%s'."):format(method) }
+    end
+    return 404, { ("No HTTP resource was found that matches the request URI '%s'."):format(path) }
+  end
+  if body == false then return 413, { "The request body is too large." } end
+  local q = {}
+  for k, v in pairs(query) do q[k:lower()] = v end
+  host = host or "localhost"
+  if host ~= S.base_host then  -- a client sends the same Host every time
+    S.base_host, S.base = host, S.cfg.public_url or (S.cfg.scheme .. "://" .. host .. "/v1")
+  end
+  local base = S.base
+  local ctx = setmetatable({ st = S.st, cfg = S.cfg, base = base, id = id, q = q, body = body, now = now }, Ctx)
+  local ok, status, value, headers = pcall(handler, ctx)
+  if not ok then
+    if not S.cfg.quiet then io.stderr:write("fusebill-sandbox: ", tostring(status), "\n") end
+    return 500, { "An error has occurred." }
+  end
+  return status, value, headers
+end
+
+function M.handle(method, path, query, auth, body, host, loopback)
+  -- the byte test first: lowering every API path twice cost 2,500 instructions a request
+  if path:byte(2) == UNDERSCORE and (path:sub(1, 10):lower() == "/_sandbox/" or path:lower() == "/_sandbox") then
+    return control.handle(M, S, method, path, query, body, loopback)
+  end
+  local now = util.now()
+  local is_write = method ~= "GET" and method ~= "HEAD"
+  local applied  -- false for writes until the handler succeeds; absent for reads
+  if is_write then applied = false end
+  local ast, amsg = auth_check(auth)
+  local over, headers = rate_limit.check(S.rl, now, ast == nil)
+  headers["Content-Type"] = JSON
+  local delay = latency_ms(S.latency, S.faults.rnd)
+  if ast then
+    log(method, path, ast, nil, applied, now)
+    return ast, util.envelope(ast, amsg), headers, nil, delay
+  end
+  if over then
+    log(method, path, 429, nil, applied, now)
+    return 429, util.envelope(429, over), headers, nil, delay
+  end
+  local fault = faults.decide(S.faults, method, path)
+  local kind = fault and fault.kind
+  if fault and fault.before then
+    local code = tonumber(kind:match("^(%d+)"))
+    if kind == "hang" then
+      log(method, path, 0, kind, applied, now)
+      return 0, "", headers, "empty", delay + S.cfg.hang_ms
+    elseif kind == "reset-before" or kind == "empty" then
+      log(method, path, 0, kind, applied, now)
+      return 0, "", headers, kind == "empty" and "empty" or "reset", delay
+    elseif code == 429 then
+      if kind == "429-retry-after" then headers["Retry-After"] = fault.retry_after end
+      log(method, path, 429, kind, applied, now)
+      return 429, util.envelope(429, "Too many requests."), headers, nil, delay
+    elseif kind:find("html", 1, true) then
+      headers["Content-Type"] = "text/html; charset=utf-8"
+      log(method, path, code, kind, applied, now)
+      return code, HTML:format(code, REASONS[code], code, REASONS[code]), headers, nil, delay
+    else
+      log(method, path, code, kind, applied, now)
+      return code, util.envelope(code, REASONS[code] .. " (injected fault)."), headers, nil, delay
+    end
+  end
+  local status, value, extra = run_route(method, path, query, body, host, now)
+  local out
+  if status >= 400 then
+    out = util.envelope(status, value)
+  elseif value == nil then
+    out = ""
+    headers["Content-Type"] = nil
+  else
+    out = util.encode(value)
+  end
+  if extra then
+    for k, v in pairs(extra) do headers[k] = v end
+  end
+  if is_write then applied = status < 300 end
+  local action
+  if kind == "latency" then
+    delay = delay + fault.ms
+  elseif kind == "reset-after" then
+    action = "reset"
+  elseif kind == "truncated" or kind == "stale" then
+    action = kind
+  elseif kind == "malformed" then
+    status = 200
+    headers["Content-Type"] = JSON
+    out = #out > 2 and out:sub(1, #out // 2) or '{"id":'
+  end
+  log(method, path, status, kind, applied, now)
+  return status, out, headers, action, delay
+end
+
+return M
