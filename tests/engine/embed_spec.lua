@@ -136,6 +136,20 @@ describe("embedding an installed fusebill", function()
     assert.equal(("2\ttrue\tnot_found\t%s/lib/lua/5.4/fusebill.so\n"):format(prefix), out)
   end)
 
+  it_stock("gives an embedder's state the library only: no REPL, no sandbox modules", function()
+    local load = "package.cpath = '" .. prefix .. "/lib/lua/5.4/?.so;' .. package.cpath; require 'fusebill'; " ..
+      "for _, m in ipairs{ 'fusebill.schema', 'host.repl', 'host.pretty', 'sandbox.server' } do " ..
+      "print(m, (pcall(require, m))) end"
+    local code, out = sh("lua5.4 -e " .. q(load))
+    assert.equal(0, code, out)
+    assert.equal("fusebill.schema\ttrue\nhost.repl\tfalse\nhost.pretty\tfalse\nsandbox.server\tfalse\n", out)
+    -- the program has its own modules, and still not the sandbox's
+    code, out = sh(q(build .. "/fusebill") .. " -e " ..
+      q("for _, m in ipairs{ 'host.repl', 'host.pretty', 'sandbox.server' } do print(m, (pcall(require, m))) end"))
+    assert.equal(0, code, out)
+    assert.equal("host.repl\ttrue\nhost.pretty\ttrue\nsandbox.server\tfalse\n", out)
+  end)
+
   it_stock("builds the same module with luarocks make from the rockspec", function()
     -- in a copy of the sources, so the rock's build cannot touch the build under test
     local dir = (select(2, sh("mktemp -d")):gsub("%s+$", ""))
