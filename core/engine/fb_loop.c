@@ -25,6 +25,7 @@ struct fb_loop {
   CURLM *multi;
   fb_wait pending, ready;  /* list sentinels */
   int transfers;           /* transfers in the pending list */
+  int lent;                /* easy handles handed out and not yet back */
   unsigned long finished;  /* waits finished so far: tells run_once not to sleep */
   struct { CURL *easy; unsigned long owner; } pool[POOL_MAX];
   int npool;
@@ -105,6 +106,7 @@ fb_loop *fb_loop_get(lua_State *L) {
 }
 
 fb_stats *fb_loop_stats(fb_loop *loop) { return &loop->stats; }
+int fb_loop_lent(const fb_loop *loop) { return loop->lent; }
 
 double fb_loop_random(fb_loop *loop) {
   /* xorshift64*: cheap, and good enough for jitter */
@@ -117,6 +119,7 @@ double fb_loop_random(fb_loop *loop) {
 unsigned long fb_loop_new_owner(fb_loop *loop) { return ++loop->owners; }
 
 CURL *fb_loop_easy(fb_loop *loop, unsigned long owner, int *fresh) {
+  loop->lent++;
   for (int i = loop->npool - 1; i >= 0; i--) {
     if (loop->pool[i].owner != owner) continue;
     CURL *easy = loop->pool[i].easy;
@@ -135,6 +138,7 @@ CURL *fb_loop_easy(fb_loop *loop, unsigned long owner, int *fresh) {
 
 void fb_loop_release_easy(fb_loop *loop, CURL *easy, unsigned long owner) {
   if (!easy) return;
+  loop->lent--;
   if (loop->multi && loop->npool < POOL_MAX) {
     loop->pool[loop->npool].easy = easy;
     loop->pool[loop->npool++].owner = owner;

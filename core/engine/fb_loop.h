@@ -27,6 +27,7 @@ typedef struct fb_loop fb_loop;
 /* Returns this state's loop, creating it on first use (kept in the registry). */
 fb_loop *fb_loop_get(lua_State *L);
 fb_stats *fb_loop_stats(fb_loop *loop);
+int fb_loop_lent(const fb_loop *loop);     /* easy handles in use by calls now */
 double fb_loop_random(fb_loop *loop);      /* uniform in [0, 1), for jitter */
 
 /* An easy handle from the loop's pool and back. A handle released by an owner

@@ -131,6 +131,10 @@ static void call_release_easy(fb_call *c) {
   c->easy = c->wait.easy = NULL;
 }
 
+/* __gc and __close. The call sits in a to-be-closed slot of the coroutine that
+ * made it, so a coroutine abandoned mid-call (coroutine.close, or an error or
+ * interrupt unwinding through the call) hands its transfer, easy handle and
+ * buffers back at once instead of whenever the collector finds the call. */
 static int call_gc(lua_State *L) {
   fb_call *c = lua_touserdata(L, 1);
   if (!c->client) return 0;
@@ -467,10 +471,13 @@ int fb_request(lua_State *L) {
   if (luaL_newmetatable(L, "fusebill.call")) {
     lua_pushcfunction(L, call_gc);
     lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, call_gc);
+    lua_setfield(L, -2, "__close");
   }
   lua_setmetatable(L, -2);
   lua_pushvalue(L, 1);                 /* the call keeps its client alive */
   lua_setiuservalue(L, CALL_IDX, 1);
+  lua_toclose(L, CALL_IDX);
   c->method = method;
   c->body = body;
   c->body_len = body_len;

@@ -66,6 +66,21 @@ describe("managed coroutines", function()
     assert.are.equal(2, err.attempts)
   end)
 
+  it("hands a call's curl handle back at once when its coroutine is closed mid-request", function()
+    collectgarbage("stop")   -- the release must not depend on the collector
+    local handles = core.stats().handles
+    local co = coroutine.create(function() return c:request("GET", "/customers/3") end)
+    core.manage(co)
+    assert.are.equal(core.WAIT, select(2, coroutine.resume(co)))
+    assert.are.equal(handles + 1, core.stats().handles)
+    assert.is_true(coroutine.close(co))
+    assert.are.equal(handles, core.stats().handles)
+    -- the loop forgot the transfer too: waiting finds nothing to hand back
+    assert.are.same({}, core.wait(0.3))
+    collectgarbage("restart")
+    assert.are.equal(3, assert(c:request("GET", "/customers/3")).id)   -- the client still works
+  end)
+
   it("waits again when resumed before the answer arrives", function()
     local co = coroutine.create(function() return assert(c:request("GET", "/customers/4")).id end)
     core.manage(co)
