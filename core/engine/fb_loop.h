@@ -20,6 +20,9 @@ typedef struct fb_wait {
 
 typedef struct fb_stats {
   lua_Integer requests, attempts, retries, throttled, writes;
+  /* calls that ended with the key refused, or with the day's quota spent: the
+   * fusebill program's exit status reports them (lua/fusebill/outcome.lua) */
+  lua_Integer auth_failures, quota_stops;
 } fb_stats;
 
 typedef struct fb_loop fb_loop;

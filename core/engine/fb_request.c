@@ -248,6 +248,7 @@ static int push_failure(lua_State *L, fb_call *c, const char *kind, int retryabl
     if (c->status == 400 && m && strncmp(m, "Authorization", 13) == 0) {
       lua_pushliteral(L, "auth");
       lua_setfield(L, err, "kind");
+      kind = "auth";
     }
     lua_pop(L, 1);
     const char *rid = find_xhdr(c, "x-request-id");
@@ -256,10 +257,12 @@ static int push_failure(lua_State *L, fb_call *c, const char *kind, int retryabl
       lua_setfield(L, err, "request_id");
     }
   }
+  if (strcmp(kind, "auth") == 0) fb_loop_stats(c->client->loop)->auth_failures++;
   return 2;
 }
 
 static int push_day_spent(lua_State *L, fb_call *c, double reset_in) {
+  fb_loop_stats(c->client->loop)->quota_stops++;
   lua_pushnil(L);
   fb_error_push(L, "rate_limited", c->status == 429 ? 429 : 0, c->method, c->url + c->target_off,
                 NULL, c->attempt, 0);

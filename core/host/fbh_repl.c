@@ -6,6 +6,8 @@
 #include <editline/readline.h>
 #include <lauxlib.h>
 #include "fusebill.h"
+#include "fbh_check.h"
+#include "fbh_connect.h"
 #include "fbh_run.h"
 #include "fbh_repl.h"
 
@@ -183,6 +185,12 @@ static void setup(lua_State *L) {
   lua_getglobal(L, "require");
   lua_pushstring(L, "host.repl");
   if (fbh_report(L, fbh_docall(L, 1, 1)) == LUA_OK) repl_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+int fbh_repl_check_env(void) {
+  const char *path = getenv("FUSEBILL_HISTORY");
+  if (!path || !*path) return 0;   /* unset or empty: ~/.fusebill_history */
+  return fbh_check_writable("FUSEBILL_HISTORY", path);
 }
 
 static void history_setup(void) {

@@ -107,7 +107,7 @@ int sbx_parse_args(sbx_options *o, int argc, char **argv, char *err, size_t errl
     else if (FLAG("--max-body")) { long n; NUM(n); o->max_body = (size_t)n; }
     else if (FLAG("--quiet")) o->quiet = 1;
     else {
-      snprintf(err, errlen, "unknown option %s (see --help)", argv[i]);
+      snprintf(err, errlen, "unknown option %s (fusebill-sandbox --help lists the options)", argv[i]);
       return -1;
     }
 #undef FLAG
