@@ -259,7 +259,10 @@ int main(int argc, char **argv) {
   if (a.flags & HAS_ERROR) return FBH_EXIT_USAGE;
   if (a.flags & HAS_V) print_version();
   if (fbh_options_resolve(&a.opts) != 0) return FBH_EXIT_USAGE;
-  if (wants_repl(&a) && fbh_repl_check_env() != 0) return FBH_EXIT_USAGE;
+  if (wants_repl(&a)) {
+    if (fbh_repl_check_env() != 0) return FBH_EXIT_USAGE;
+    fbh_repl_track_output();
+  }
   if (a.opts.verbose) {
     if (a.opts.api_key) fprintf(stderr, "%s: API key from %s\n", fbh_progname, a.opts.key_source);
     if (a.opts.base_url) fprintf(stderr, "%s: base URL %s\n", fbh_progname, a.opts.base_url);

@@ -198,13 +198,17 @@ function Resource:list_page(o)
   return items, page_info(meta, page, #items)
 end
 
+-- The iterators list() made, weakly, with their call's label: the REPL prints one as
+-- an iterator and says how to take its items, rather than as a bare function.
+M.iterators = setmetatable({}, { __mode = "k" })
+
 -- Iterates every item of every page. A failing page request raises the error object
 -- (it has __tostring); wrap the loop in pcall to handle it. Pages are fetched lazily.
 function Resource:list(o)
   local path, q, page = self:_list_args(o)
   local client = self.client
   local items, i, n, done = nil, 0, 0, false
-  return function()
+  local function iterator()
     while true do
       if i < n then
         i = i + 1
@@ -223,6 +227,8 @@ function Resource:list(o)
       page = page + 1
     end
   end
+  M.iterators[iterator] = self.label_list
+  return iterator
 end
 
 M.DEFAULT_PAGE_SIZE = 100
