@@ -99,6 +99,7 @@ function bulk.each(items, opts, fn)
   local core = get_core()
   local nested = bulk._active > 0 and coroutine.isyieldable()
   local run = options.resolve(opts, core, nested)
+  -- skip: bulk.SKIP, handed over because outcome.lua cannot require this module (a cycle)
   run.core, run.opts, run.items, run.fn, run.skip = core, opts, items, fn, bulk.SKIP
   run.now = core.now or os.clock
   local total
@@ -119,7 +120,7 @@ function bulk.each(items, opts, fn)
   run.pos, run.started, run.printed = 0, 0, 0   -- printed: failures printed so far
   run.stopping, run.exhausted, run.iter_busy = false, false, false
   run.wake, run.in_flight = {}, {}
-  run.would = { items = 0, changes = 0, fields = {} }
+  run.would = { items = 0, changes = 0, fields = {} }   -- a dry run's diffs (see outcome.lua)
 
   if run.journal then run.journal:event("start", { dry_run = run.dry_run or nil, concurrency = run.concurrency }) end
   local unobserve = outcome.watch_diffs(run)

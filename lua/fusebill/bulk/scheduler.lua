@@ -73,11 +73,15 @@ local function pull(run)
   return item, run.pos
 end
 
-local function worker(run)
-  while not run.stopping do
-    local item, pos = pull(run)
-    if item == nil then break end
-    item_runner.run(run, item, pos)
+-- A worker's body, bound to its run: the coroutine's own function, so a traceback from fn
+-- ends at it rather than at a wrapper's tail call.
+local function worker_for(run)
+  return function()
+    while not run.stopping do
+      local item, pos = pull(run)
+      if item == nil then break end
+      item_runner.run(run, item, pos)
+    end
   end
 end
 
@@ -107,7 +111,7 @@ function scheduler.run_workers(run)
   local workers, waiting, live = {}, {}, 0
   local runnable = {}
   for i = 1, run.concurrency do
-    local co = coroutine.create(function() return worker(run) end)
+    local co = coroutine.create(worker_for(run))
     if core.manage then core.manage(co) end
     workers[co] = i
     runnable[#runnable + 1] = co
@@ -169,7 +173,7 @@ end
 -- waits yield to the outer run's loop (a second loop here would swallow the outer workers'
 -- wake-ups). Returns pcall's results.
 function scheduler.run_inline(run)
-  return pcall(worker, run)
+  return pcall(worker_for(run))
 end
 
 return scheduler
