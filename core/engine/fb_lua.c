@@ -46,6 +46,10 @@ static int core_stats(lua_State *L) {
   lua_setfield(L, -2, "throttled");
   lua_pushinteger(L, s->writes);
   lua_setfield(L, -2, "writes");
+  lua_pushinteger(L, s->reads);
+  lua_setfield(L, -2, "reads");
+  lua_pushinteger(L, s->lists);
+  lua_setfield(L, -2, "lists");
   lua_pushinteger(L, s->auth_failures);
   lua_setfield(L, -2, "auth_failures");
   lua_pushinteger(L, s->quota_stops);
