@@ -130,7 +130,7 @@ int fbh_outcome_status(lua_State *L) {
   int loaded = lua_getfield(L, -1, "fusebill") != LUA_TNIL;
   lua_settop(L, top);
   if (!loaded) return FBH_EXIT_OK;   /* a plain Lua script: as lua5.4 */
-  const char *code = "return require('fusebill.outcome').status()";
+  const char *code = "return require('fusebill.exit_status').status()";
   int status = luaL_loadstring(L, code);
   if (status == LUA_OK) status = fbh_docall(L, 0, 1);
   int result = FBH_EXIT_ERROR;

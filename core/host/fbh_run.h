@@ -47,7 +47,7 @@ void fbh_message(const char *msg);
  * or the day's quota is spent (`assert(fb.customers:get(1))`), else 1. */
 int fbh_failure_status(void);
 /* The exit status of a script that ended normally: 130 once Ctrl-C interrupted
- * it, else what the fusebill.outcome record says (0 when the script never
+ * it, else what the fusebill.exit_status record says (0 when the script never
  * loaded fusebill). */
 int fbh_outcome_status(lua_State *L);
 

@@ -5,7 +5,7 @@
  * script on a terminal it opens the REPL (fbh_repl.c). Its exit status says more
  * than lua5.4's (fbh_run.h): mistakes on the command line and in the environment
  * are one line and status 2, and a script that ends normally exits with what its
- * API calls and bulk runs came to (lua/fusebill/outcome.lua). */
+ * API calls and bulk runs came to (lua/fusebill/exit_status.lua). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,6 +19,7 @@ local report_mod = require "fusebill.report"
 local options = require "fusebill.bulk.options"
 local scheduler = require "fusebill.bulk.scheduler"
 local outcome = require "fusebill.bulk.outcome"
+local exit_status = require "fusebill.exit_status"
 
 -- Return this from fn to mark an item as deliberately skipped (journaled as "skipped").
 bulk.SKIP = "skip"
@@ -145,6 +146,7 @@ function bulk.each(items, opts, fn)
   run.progress:finish()
   if run.report then run.report:close() end
   local s = finish_summary(run)
+  exit_status.note_run(s)   -- the fusebill program's exit status: 3 if an item's latest outcome failed
   if run.journal then
     run.journal:event("end", { succeeded = s.succeeded, failed = s.failed, skipped = s.skipped, stopped = s.stopped })
     run.journal:close()
