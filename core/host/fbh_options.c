@@ -109,18 +109,12 @@ static int set_sandbox(fbh_options *o, const char *f, const char *v) { o->sandbo
 static int set_dry_run(fbh_options *o, const char *f, const char *v) { o->dry_run = 1; return 0; }
 static int set_skip_failed(fbh_options *o, const char *f, const char *v) { o->skip_failed = 1; return 0; }
 static int set_key_file(fbh_options *o, const char *f, const char *v) { o->key_file = v; return 0; }
+static int set_api_key(fbh_options *o, const char *f, const char *v) { o->api_key_arg = v; return 0; }
 static int set_sandbox_opt(fbh_options *o, const char *f, const char *v) { return add_sandbox_words(o, v); }
 
 static int set_base_url(fbh_options *o, const char *f, const char *v) {
   o->base_url = v;
   return fbh_check_url(f, v);
-}
-
-static int set_api_key(fbh_options *o, const char *f, const char *v) {
-  o->api_key_arg = v;
-  fprintf(stderr, "%s: warning: --api-key makes the key visible to `ps` and shell history; "
-                  "prefer --key-file or FUSEBILL_API_KEY\n", fbh_progname);
-  return 0;
 }
 
 static int set_journal(fbh_options *o, const char *f, const char *v) {
@@ -263,6 +257,8 @@ static int resolve_key(fbh_options *o) {
   if (o->api_key_arg) {
     o->key_source = "--api-key";
     if (fbh_check_key("--api-key", o->api_key_arg) != 0) return -1;
+    fprintf(stderr, "%s: warning: --api-key makes the key visible to `ps` and shell history; "
+                    "prefer --key-file or FUSEBILL_API_KEY\n", fbh_progname);
     o->api_key = strdup(o->api_key_arg);
     return 0;
   }

@@ -3,34 +3,10 @@
 -- the API key.
 local sandbox = require "sandbox"
 
-local build = os.getenv("FUSEBILL_BUILD") or "build"
-local bin = build .. "/fusebill"
+local cli = require "cli"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local read_file, write_file = sandbox.read_file, sandbox.write_file
-
--- Runs the host with a shell-quoted argument list; returns exit code, stdout, stderr.
--- FUSEBILL_API_KEY is cleared unless env sets it.
-local function run(args, env, stdin)
-  local errf = os.tmpname()
-  local prefix = "env -u FUSEBILL_API_KEY -u LUA_INIT -u LUA_INIT_5_4"
-  for k, v in pairs(env or {}) do prefix = prefix .. " " .. k .. "=" .. q(v) end
-  local cmd = ("%s %s %s 2>%s"):format(prefix, q(bin), args, q(errf))
-  if stdin then
-    local inf = os.tmpname()
-    write_file(inf, stdin)
-    cmd = cmd .. " <" .. q(inf)
-  else
-    cmd = cmd .. " </dev/null"
-  end
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  local err = read_file(errf)
-  os.remove(errf)
-  return code, out, err
-end
+local bin, q, run = cli.bin, cli.q, cli.run
+local write_file = sandbox.write_file
 
 describe("host: like lua5.4", function()
   local script
