@@ -95,8 +95,9 @@ describe("exit status", function()
       assert.equal(4, code)
       assert.equal("nil\tauth\n", out)
       local err
-      code, _, err = run(("--base-url %s -e %s"):format(q(sb.url),
+      code, out, err = run(("--base-url %s -e %s"):format(q(sb.url),
         q("assert(require('fusebill').client().customers:get(1))")), wrong)
+      assert.equal("", out)
       assert.equal(4, code)
       assert.matches("auth %(401%)", err)
       assert.matches("the key sent is not this sandbox's", err)   -- the sandbox's hint reaches the user
