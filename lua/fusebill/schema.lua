@@ -1,7 +1,7 @@
 -- The one description of each resource the client edits: field types, limits, enums,
 -- required fields, which fields a PUT writes, and the routes. validate.lua compiles these
 -- tables into checkers once; resources.lua reads the routes and PUT semantics from here.
--- Limits come from FUSEBILL_API.md; lengths are UTF-8 characters, not bytes.
+-- Limits come from Fusebill's API reference; lengths are UTF-8 characters, not bytes.
 --
 -- Field spec keys:
 --   type      "string" | "integer" | "number" | "boolean" | "object" | "array"
