@@ -44,7 +44,7 @@ void fbh_usage(FILE *out) {
     "  --sandbox-opt 'ARGS'  options for the sandbox, e.g. '--latency 500 --faults ...'\n"
     "                        (repeatable; see fusebill-sandbox --help)\n"
     "  --dry-run             edits send no write; print a diff of what would change\n"
-    "  --journal FILE        journal for bulk runs (a rerun skips items done, retries failed ones)\n"
+    "  --journal FILE        journal for bulk runs (a rerun skips finished items)\n"
     "  --skip-failed         with --journal: a rerun leaves items that failed alone too\n"
     "  --concurrency N       requests in flight in fusebill.each (1 to 1000)\n"
     "  --rate-limit N|auto|none  requests per minute, or follow the API's headers\n"

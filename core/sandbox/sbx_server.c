@@ -37,7 +37,7 @@ typedef struct req {
   char *body;
   size_t len, cap;
   int too_big;
-  int parked;
+  int handled;   /* run_handler ran: a later call only answers (see on_request) */
   enum action action;
   unsigned status;
   struct MHD_Response *resp;
@@ -461,10 +461,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     return MHD_queue_response(c, MHD_HTTP_OK, s->ping);
   }
-  if (r->parked) {  /* resumed by the timer */
-    r->parked = 0;
-    return finish(c, r);
-  }
+  /* Resumed by the timer, or called again because the answer could not be queued:
+   * MHD_queue_response during MHD_stop_daemon returns MHD_YES without queueing, and
+   * running the request a second time would park it again, which MHD_stop_daemon
+   * answers by aborting the process (a Ctrl-C'd fusebill with a slow sandbox). */
+  if (r->handled) return finish(c, r);
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
@@ -489,11 +490,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return MHD_YES;
   }
   double delay = run_handler(s, c, url, method, r);
+  r->handled = 1;
   if (delay > 0) {
-    r->parked = 1;
     MHD_suspend_connection(c);
     if (sbx_timer_add(s->timer, delay, c) != 0) {
-      r->parked = 0;
       MHD_resume_connection(c);
       return finish(c, r);
     }
@@ -626,7 +626,8 @@ sbx_server *sbx_start(const sbx_options *o, char *err, size_t errlen) {
   freeaddrinfo(ai);
   if (!s->daemon) {
     snprintf(err, errlen, "cannot listen on %s:%u", o->host, o->port);
-    sbx_timer_stop(s->timer);
+    sbx_timer_free(s->timer);
+    s->timer = NULL;
     free_sandbox(s);
     return NULL;
   }
@@ -645,8 +646,10 @@ const char *sbx_key(const sbx_server *s) {
 
 void sbx_stop(sbx_server *s) {
   if (!s) return;
-  sbx_timer_stop(s->timer);  /* resumes parked connections first */
+  sbx_timer_stop(s->timer);  /* resumes parked connections first, and parks no more */
   MHD_stop_daemon(s->daemon);
+  sbx_timer_free(s->timer);
+  s->timer = NULL;
   if (s->save_file) {
     lua_State *L = s->L;
     lua_settop(L, 0);

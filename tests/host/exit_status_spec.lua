@@ -133,4 +133,16 @@ describe("exit status", function()
     p:close()
     assert.equal("130\n", status)
   end)
+
+  it("is documented in the README, the man page and --help, every status", function()
+    local readme = sandbox.read_file("README.md")
+    local table_rows = readme:match("\n## Exit status\n(.-)\n## ")
+    local man = sandbox.read_file("core/fusebill.1"):match("%.SH EXIT STATUS\n(.-)\n%.SH ")
+    local _, help = run("--help")
+    for _, status in ipairs{ "0", "1", "2", "3", "4", "5", "130" } do
+      assert.truthy(table_rows:find("\n| " .. status .. " |", 1, true), "README, Exit status: " .. status)
+      assert.truthy(man:find("\n.B " .. status .. "\n", 1, true), "man page: " .. status)
+      assert.truthy(help:find("%f[%d]" .. status .. " "), "--help: " .. status)
+    end
+  end)
 end)

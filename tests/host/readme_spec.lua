@@ -1,9 +1,9 @@
 -- The README cannot drift from the program: every Lua and shell block in it runs here, and
 -- it names no file outside the repository. The rules, which the README's blocks follow:
 --
--- * A fence says what its block is. ```lua and ```sh blocks are run; anything else (```text
---   for REPL transcripts and output samples, ```c for C an embedder writes) is shown, not
---   run. A fence with no info string fails the spec.
+-- * A fence says what its block is. ```lua, ```sh and ```console blocks are run; anything
+--   else (```text for REPL sessions and output samples, ```c for C an embedder writes) is
+--   shown, not run. A fence with no info string fails the spec.
 -- * A ```lua block runs as a script of its own: `fusebill --sandbox [FLAGS] block.lua`, FLAGS
 --   being the rest of the info string (```lua --dry-run), in a scratch directory (files it
 --   writes stay there; scripts/ is reachable), with the REPL's two globals already set:
@@ -16,6 +16,9 @@
 --     one the Makefile defines.
 --   - A line that starts fusebill-sandbox (a server) starts it in the background on a free
 --     port; the README's example port 8080 then means that port in the lines that follow.
+-- * A ```console block is a shell transcript: each "$ " line runs as a sh line does (it may
+--   fail: transcripts show mistakes too), and must print exactly the lines that follow it up
+--   to the next "$ " line (stdout and stderr together).
 local sandbox = require "sandbox"
 local cjson = require "cjson"
 local cli = require "cli"
@@ -164,6 +167,30 @@ describe("README's shell blocks run", function()
       assert.is_true(type(v) ~= "table" or v.Errors == nil, where .. ": `" .. line .. "` got an error: " .. out)
     end
   end
+
+  it("README's console transcripts print what they show", function()
+    local n = 0
+    for _, b in ipairs(blocks()) do
+      if b.lang == "console" then
+        local dir = scratch()
+        finally(function() os.execute("rm -rf " .. q(dir)) end)
+        local cmd, shown = nil, {}
+        local function check()
+          if not cmd then return end
+          local _, out = sh(("cd %s && %s %s </dev/null"):format(q(dir), ENV, cmd))
+          local want = #shown > 0 and (table.concat(shown, "\n") .. "\n") or ""
+          assert.equal(want, out, ("README line %d: `%s`"):format(b.line, cmd))
+          n = n + 1
+        end
+        for _, line in ipairs(b.lines) do
+          local c = line:match("^%$ (.*)$")
+          if c then check(); cmd, shown = c, {} else shown[#shown + 1] = line end
+        end
+        check()
+      end
+    end
+    assert.is_true(n > 0, "no console transcript in the README")
+  end)
 
   local function lines_of(b)
     local list, pending_line = {}, nil
