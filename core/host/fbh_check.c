@@ -53,6 +53,20 @@ static const char *url_host(const char *v, int *tls) {
   return NULL;
 }
 
+/* host[:port] up to the path: a name or IPv4 address, or [IPv6], and digits after ':'. */
+static int host_port_ok(const char *host) {
+  size_t n = host[0] == '[' ? strspn(host + 1, "0123456789abcdefABCDEF:.") + 1 : 0;
+  if (n > 0 && host[n++] != ']') return 0;
+  if (n == 0) n = strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+  if (n == 0) return 0;
+  if (host[n] == ':') {
+    size_t digits = strspn(host + n + 1, "0123456789");
+    if (digits == 0 || digits > 5) return 0;
+    n += 1 + digits;
+  }
+  return host[n] == '\0' || host[n] == '/';
+}
+
 int fbh_check_url(const char *flag, const char *v) {
   int tls;
   const char *host = url_host(v, &tls);
@@ -62,6 +76,9 @@ int fbh_check_url(const char *flag, const char *v) {
   for (const char *p = v; *p; p++)
     if (blank_or_control((unsigned char)*p))
       return fbh_usage_error("%s must not contain blanks or control characters (got \"%s\")", flag, shown(v));
+  if (!host_port_ok(host))
+    return fbh_usage_error("%s must be https://HOST[:PORT]/PATH, HOST a name or an address (got \"%s\")",
+                           flag, shown(v));
   return 0;
 }
 

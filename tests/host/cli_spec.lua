@@ -38,6 +38,8 @@ describe("the command line: a mistake is answered in the user's words, one line,
       run("--base-url https:///v1 -e 1"))
     assert_usage('--base-url must not contain blanks or control characters (got "https://secure.fusebill.com /v1")',
       run("--base-url 'https://secure.fusebill.com /v1' -e 1"))
+    assert_usage('--base-url must be https://HOST[:PORT]/PATH, HOST a name or an address '
+      .. '(got "https://secure.fusebill.com:443x/v1")', run("--base-url https://secure.fusebill.com:443x/v1 -e 1"))
     assert_usage("--base-url must start with https:// to carry the API key; http:// is for loopback addresses "
       .. 'only (got "http://billing.example.com/v1")',
       run("--base-url http://billing.example.com/v1 -e 1", { FUSEBILL_API_KEY = "MDpzYW5kYm94" }))
