@@ -311,7 +311,12 @@ describe("fusebill.csv", function()
     it("closes the reader when the loop ends early", function()
       write(path("a.csv"), "a\n1\n2\n3\n")
       local iter, state, init, reader = csv.rows(path("a.csv"))
-      for _ in iter, state, init, reader do break end
+      local seen = 0
+      for row in iter, state, init, reader do
+        seen = seen + 1
+        if row[1] == "1" then break end
+      end
+      assert.equal(2, seen)
       assert.error_matches(function() reader:read() end, "attempt to use a closed CSV reader")
     end)
 
