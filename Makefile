@@ -25,7 +25,7 @@ CJSON_LIB  = $(shell $(CC) -print-file-name=liblua5.4-cjson.a)
 # Debian packages, and why each is here (the README repeats this list).
 DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-cjson-dev \
                libmicrohttpd-dev libedit-dev lua-busted lua-check curl openssl wrk python3-requests \
-               valgrind tmux luarocks
+               valgrind tmux luarocks lua-argparse
 
 # ---- sources --------------------------------------------------------------------------
 # One folder per part (README, Layout); every list names its files, so no part is

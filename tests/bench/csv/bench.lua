@@ -52,12 +52,10 @@ local reader = assert(csv.reader(input, { header = true }))
 local columns, maps, arrays = reader:columns(), {}, {}
 for row in reader:rows() do maps[#maps + 1] = row end
 reader:close()
-do
-  for i, m in ipairs(maps) do
-    local a = {}
-    for j, c in ipairs(columns) do a[j] = m[c] end
-    arrays[i] = a
-  end
+for i, m in ipairs(maps) do
+  local a = {}
+  for j, c in ipairs(columns) do a[j] = m[c] end
+  arrays[i] = a
 end
 
 ours.dict_write = best(function()
@@ -73,12 +71,13 @@ ours.list_write = best(function()
 end)
 same_as_python = same_as_python and slurp(output) == slurp(input)
 
+local size = #slurp(input)
 local py = require("cjson").decode(capture(("python3 %s time %s %s %d"):format(PY, sh_quote(input),
   sh_quote(output), REPS)))
 os.execute("rm -rf " .. sh_quote(dir))
 
-print(("CSV: %d customer rows, %d columns (quoted commas, quotes, line breaks, accents), best CPU time of %d"):format(
-  N, #columns, REPS))
+print(("CSV: %d customer rows, %d columns, %.1f MB (quoted commas, quotes, line breaks, accents), best CPU time of %d")
+  :format(N, #columns, size / 1e6, REPS))
 print("| operation | fusebill.csv | Python csv | Python / fusebill |")
 print("|---|---|---|---|")
 local function line(label, key, pylabel)
