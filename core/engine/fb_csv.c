@@ -16,7 +16,9 @@ int fb_csv_close_file(lua_State *L, int ud) {
   lua_getfield(L, -1, "close");
   lua_insert(L, -2);
   lua_call(L, 1, 2);
-  return lua_toboolean(L, -2) ? (lua_pop(L, 1), 1) : 2;
+  if (!lua_toboolean(L, -2)) return 2;
+  lua_pop(L, 1);
+  return 1;
 }
 
 void fb_csv_open(lua_State *L) {

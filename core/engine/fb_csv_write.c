@@ -138,6 +138,7 @@ static int write_record(lua_State *L, csv_writer *w, int t, int names, int n) {
   size_t len;
   const char *s = lua_tolstring(L, -1, &len);
   if (w->stream->closef == NULL) luaL_error(L, "%s: the file was closed while a CSV writer was writing it", w->name);
+  errno = 0;
   int err = fwrite(s, 1, len, w->stream->f) == len ? 0 : (errno ? errno : EIO);
   lua_settop(L, base);
   return err;
