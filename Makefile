@@ -25,7 +25,7 @@ CJSON_LIB  = $(shell $(CC) -print-file-name=liblua5.4-cjson.a)
 # Debian packages, and why each is here (the README repeats this list).
 DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-cjson-dev \
                libmicrohttpd-dev libedit-dev lua-busted lua-check curl openssl wrk python3-requests \
-               valgrind tmux luarocks
+               valgrind tmux luarocks lua-argparse
 
 # ---- sources --------------------------------------------------------------------------
 # One folder per part (README, Layout); every list names its files, so no part is
@@ -33,8 +33,8 @@ DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua
 # core/engine, libfusebill: ENGINE_SRC and EMBED_SRC are what luaopen_fusebill needs
 # (the Lua C module is exactly these); the engine API (fb_engine.c) and lua-cjson
 # (fb_cjson.c) complete the library for C hosts.
-ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_error.c fb_json.c fb_loop.c fb_lua.c \
-                   fb_rate.c fb_request.c fb_retry.c fb_validate.c)
+ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_csv.c fb_csv_read.c fb_csv_write.c fb_error.c fb_json.c \
+                   fb_loop.c fb_lua.c fb_rate.c fb_request.c fb_retry.c fb_validate.c)
 EMBED_SRC      = core/engine/fb_modules.c
 ENGINE_API_SRC = core/engine/fb_engine.c
 CJSON_SRC      = core/engine/fb_cjson.c

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include "fusebill.h"
 #include "fb_client.h"
+#include "fb_csv.h"
 #include "fb_error.h"
 #include "fb_json.h"
 #include "fb_loop.h"
@@ -110,6 +111,7 @@ int luaopen_fusebill(lua_State *L) {
   fb_error_open(L);
   fb_client_open(L);
   fb_retry_open(L);
+  fb_csv_open(L);
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_pushvalue(L, core);
   lua_setfield(L, -2, "fusebill.core");
