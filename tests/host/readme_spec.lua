@@ -23,15 +23,8 @@ local sandbox = require "sandbox"
 local cjson = require "cjson"
 local cli = require "cli"
 
-local q = cli.q
+local q, sh = cli.q, cli.sh
 local read_file, write_file = sandbox.read_file, sandbox.write_file
-
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return code, out
-end
 
 local root = (select(2, sh("pwd")):gsub("%s+$", ""))
 local build = os.getenv("FUSEBILL_BUILD") or "build"

@@ -5,6 +5,7 @@
 --     args: already shell-quoted (cli.q quotes one word); FUSEBILL_API_KEY, LUA_INIT and
 --     LUA_INIT_5_4 are cleared unless env sets them; stdin is /dev/null unless given.
 --   cli.q(s) -> s quoted for sh; cli.bin: the program under test
+--   cli.sh(cmd) -> exit code, stdout and stderr together
 local sandbox = require "sandbox"
 
 local cli = {}
@@ -14,6 +15,13 @@ cli.bin = (os.getenv("FUSEBILL_BUILD") or "build") .. "/fusebill"
 function cli.q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local q = cli.q
+
+function cli.sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("a")
+  local _, _, code = p:close()
+  return code, out
+end
 
 function cli.run(args, env, stdin)
   local errf = os.tmpname()
