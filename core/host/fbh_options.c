@@ -306,8 +306,8 @@ static void push_host_table(lua_State *L, const fbh_options *o) {
     lua_setfield(L, -2, "retry");
   }
   if (o->rate_limit) {
-    if (strcmp(o->rate_limit, "none") == 0) lua_pushboolean(L, 0);
-    else if (strcmp(o->rate_limit, "auto") == 0) lua_pushstring(L, "auto");
+    /* the same words as in Lua: "auto", "none" or a number (lua/fusebill/options.lua) */
+    if (strcmp(o->rate_limit, "none") == 0 || strcmp(o->rate_limit, "auto") == 0) lua_pushstring(L, o->rate_limit);
     else lua_pushinteger(L, strtol(o->rate_limit, NULL, 10));
     lua_setfield(L, -2, "rate_limit");
   }

@@ -203,7 +203,7 @@ M.quote = q
 
 -- A fusebill client for this sandbox that fails fast: no pacing, one attempt.
 function Sandbox:client(opts)
-  local o = { api_key = self.key, base_url = self.url, rate_limit = false, retry = { max_attempts = 1 } }
+  local o = { api_key = self.key, base_url = self.url, rate_limit = "none", retry = { max_attempts = 1 } }
   for k, v in pairs(opts or {}) do o[k] = v end
   return require("fusebill").new(o)
 end
