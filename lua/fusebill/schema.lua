@@ -26,7 +26,7 @@ local function str(max, extra)
   if extra then for k, v in pairs(extra) do s[k] = v end end
   return s
 end
-local NUM, BOOL, ID = { type = "number" }, { type = "boolean" }, { type = "id" }
+local NUM, ID = { type = "number" }, { type = "id" }
 local RO_ID = { type = "id", read_only = true }
 local RO_STR = { type = "string", read_only = true }
 local RO_NUM = { type = "number", read_only = true }
