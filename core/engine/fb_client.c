@@ -124,7 +124,7 @@ static struct curl_slist *append(lua_State *L, struct curl_slist *list, const ch
 
 /* User-Agent and Accept-Encoding are lines of the list rather than
  * CURLOPT_USERAGENT and CURLOPT_ACCEPT_ENCODING's header: libcurl formats those
- * two into fresh strings for every request (about 3% of a call's CPU), and
+ * two into fresh strings for every request (a visible share of a call's CPU), and
  * copies list lines as they are. First in the list, they go out where libcurl
  * put its own, so a request's bytes are unchanged. CURLOPT_ACCEPT_ENCODING is
  * still set, since it is what makes libcurl decompress a gzip answer; with
@@ -205,8 +205,8 @@ static int core_client(lua_State *L) {
   if (cacert) cl->cacert = dup_or_fail(L, cacert);
   const char *extra = opt_string(L, "user_agent", NULL);
   /* Short on purpose: curl formats the User-Agent into every request byte by byte,
-   * and curl_version()'s full list of TLS, compression and IDN libraries (about 200
-   * characters) cost more CPU per call than validating the whole body. */
+   * and curl_version()'s full list of TLS, compression and IDN libraries would cost
+   * more CPU per call than validating the whole body. */
   lua_pushfstring(L, "fusebill/%s libcurl/%s %s%s%s", FB_VERSION, curl_version_info(CURLVERSION_NOW)->version,
                   LUA_RELEASE, extra ? " " : "", extra ? extra : "");
   cl->user_agent = dup_or_fail(L, lua_tostring(L, -1));
