@@ -170,8 +170,12 @@ end
 
 -- The message for an unknown option `key` of `group`, without the caller's prefix.
 local function unknown(group, key, name)
+  name = name or tostring(key)
   local near = M.suggest(group, key)
-  return format("unknown option %s (%s)", name or tostring(key),
+  if near and type(key) == "string" and name:sub(-#key) == key then
+    near = name:sub(1, #name - #key) .. near          -- retry.max_attemps -> retry.max_attempts
+  end
+  return format("unknown option %s (%s)", name,
     near and ("did you mean " .. near .. "?") or ("options: " .. known_list(group)))
 end
 
