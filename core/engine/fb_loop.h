@@ -19,7 +19,8 @@ typedef struct fb_wait {
 } fb_wait;
 
 typedef struct fb_stats {
-  lua_Integer requests, attempts, retries, throttled, writes;
+  lua_Integer requests, attempts, retries, throttled;
+  lua_Integer reads, lists, writes;   /* requests by kind (first attempts only) */
 } fb_stats;
 
 typedef struct fb_loop fb_loop;

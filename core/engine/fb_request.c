@@ -21,6 +21,8 @@
 #define MAX_429_WAIT 600.0       /* never sleep longer than this on a server's word */
 
 enum { ST_PACE, ST_SENT };
+/* A GET with a query is a list page; any other GET reads one record; the rest write. */
+enum { KIND_READ, KIND_LIST, KIND_WRITE };
 
 typedef struct fb_call {
   fb_wait wait;
@@ -32,6 +34,7 @@ typedef struct fb_call {
   const char *body;        /* the Lua string at BODY_IDX, or NULL */
   size_t body_len;
   int state, attempt, in_flight;
+  int kind;                /* what the request costs: KIND_READ, KIND_LIST or KIND_WRITE */
   int active;              /* counted in client->calls: begun and not yet over */
   double started, sent_at; /* the call began; the last attempt was sent */
   long status;
@@ -433,7 +436,9 @@ static int call_send(lua_State *L, fb_call *c) {
   stats->attempts++;
   if (c->attempt == 1) {
     stats->requests++;
-    if (c->body || strcmp(c->method, "GET") != 0) stats->writes++;
+    if (c->kind == KIND_WRITE) stats->writes++;
+    else if (c->kind == KIND_LIST) stats->lists++;
+    else stats->reads++;
   }
   if (fb_loop_start(cl->loop, &c->wait) != 0) return luaL_error(L, "fusebill: cannot start transfer");
   return 0;
@@ -527,6 +532,7 @@ int fb_request(lua_State *L) {
   c->body_len = body_len;
   c->state = ST_PACE;
   c->target_off = cl->origin_len;
+  c->kind = (body || strcmp(method, "GET") != 0) ? KIND_WRITE : lua_isnil(L, 5) ? KIND_READ : KIND_LIST;
   c->url = build_url(L, cl, path, 5);
   if (!c->url) return luaL_error(L, "fusebill: out of memory");
   c->client = cl;

@@ -1,0 +1,52 @@
+-- One item of a bulk run, inside a worker: its key, the journal lookup, and fn(item) under
+-- xpcall (a Lua error is kept with its traceback and the run goes on). What came of it is
+-- fusebill.bulk.outcome's to classify and record.
+--
+-- The run table these functions take is built by fusebill.bulk (see there).
+local outcome = require "fusebill.bulk.outcome"
+
+local item_runner = {}
+
+local function traceback_handler(e)
+  return { value = e, traceback = debug.traceback(outcome.message_of(e), 2) }
+end
+
+-- pos: the item's position in the sequence (its key when it has no other)
+function item_runner.run(run, item, pos)
+  local opts = run.opts
+  local key = pos
+  if opts.key then
+    local ok, k = pcall(opts.key, item)
+    if not ok then
+      -- no key, no journal lookup: the item fails (under its position) rather than risk
+      -- being taken for another item
+      run.started = run.started + 1
+      outcome.record(run, pos, "failed", "opts.key failed: " .. outcome.message_of(k), {}, nil)
+      if opts.stop_on_error then outcome.stop(run, "error") end
+      return
+    end
+    if k ~= nil then key = k end
+  elseif type(item) == "table" and item.id ~= nil then
+    key = item.id
+  end
+  -- JSON numbers decode as floats: show and record id 7.0 as 7
+  if math.type(key) == "float" then key = math.tointeger(key) or key end
+  if run.journal then
+    local st = run.journal:status(key)
+    if st == "ok" or st == "skipped" or (st == "failed" and not opts.retry_failed) then
+      outcome.journal_skipped(run, key, st)
+      return
+    end
+  end
+  run.started = run.started + 1
+  local co = coroutine.running()
+  -- what the dry-run diff watcher learns about this item (see outcome.watch_diffs)
+  local state = { key = key }
+  run.in_flight[co] = state
+  local t0 = run.now()
+  local r = table.pack(xpcall(run.fn, traceback_handler, item))
+  run.in_flight[co] = nil
+  outcome.settle(run, key, r, { elapsed = run.now() - t0, dry = state.dry })
+end
+
+return item_runner

@@ -1,0 +1,66 @@
+-- fusebill.each's options: checking the table a script passes, and the settings a run uses,
+-- taken from opts, then opts.client (an fb from fusebill.new), then the host's options.
+local options = {}
+
+local TYPES = { concurrency = "number", journal = "string", key = "function", retry_failed = "boolean",
+  stop_on_error = "boolean", limit = "number", report = "string", quiet = "boolean", dry_run = "boolean",
+  total = "number", progress = "boolean", print_errors = "number", name = "string", client = "table" }
+
+-- Raises at level 3: called straight from each(), so the message points at the script's call.
+function options.check(opts)
+  for k, t in pairs(TYPES) do
+    local v = opts[k]
+    if v ~= nil and type(v) ~= t and not (k == "journal" and v == false) then
+      error(string.format("fusebill.each: opts.%s must be a %s, got %s", k, t, type(v)), 3)
+    end
+  end
+  if opts.concurrency and (opts.concurrency < 1 or opts.concurrency ~= math.floor(opts.concurrency)) then
+    error("fusebill.each: opts.concurrency must be a positive integer", 3)
+  end
+  if opts.limit and opts.limit < 0 then error("fusebill.each: opts.limit must be >= 0", 3) end
+end
+
+-- What the journal, the report and printed failures must never show: the configured API key.
+local function secrets_list(host)
+  local list = {}
+  if host and type(host.api_key) == "string" then list[#list + 1] = host.api_key end
+  local env = os.getenv("FUSEBILL_API_KEY")
+  if env and env ~= "" then list[#list + 1] = env end
+  return list
+end
+
+-- The run's settings, as a new table (each() keeps its run state in it): concurrency,
+-- journal_path (nil: no journal), dry_run, quiet, max_printed, show_progress, secrets.
+-- nested: this each() runs inside another one's fn.
+function options.resolve(opts, core, nested)
+  local host = core.host_options and core.host_options() or nil
+  host = type(host) == "table" and host or {}
+  local client = type(opts.client) == "table" and opts.client or nil
+  -- opts.client: its concurrency hint and dry-run flag count too
+  local fb_opts = client and type(client.options) == "table" and client.options or {}
+
+  local journal_path = opts.journal
+  if journal_path == nil then journal_path = host.journal end
+  if journal_path == false or journal_path == "" then journal_path = nil end
+  local dry_run = opts.dry_run
+  if dry_run == nil then
+    dry_run = (host.dry_run or (client and client.dry_run)) and true or false
+  end
+  local show_progress = opts.progress
+  if nested then show_progress = false end   -- the outer run owns the progress line
+  if show_progress == nil then
+    show_progress = not opts.quiet and core.isatty ~= nil and core.isatty("stderr") and true or false
+  end
+
+  return {
+    concurrency = opts.concurrency or tonumber(fb_opts.concurrency) or tonumber(host.concurrency) or 4,
+    journal_path = journal_path,
+    dry_run = dry_run,
+    quiet = opts.quiet,
+    max_printed = opts.print_errors or 10,
+    show_progress = show_progress,
+    secrets = secrets_list(host),
+  }
+end
+
+return options
