@@ -91,6 +91,34 @@ describe("the Lua face", function()
     end)
   end)
 
+  describe("fusebill.each", function()
+    it("records an item's attempts from fb's metadata: fn returns the value alone", function()
+      local report = os.tmpname() .. ".csv"
+      local code, _, err = run(sb, ([[
+        local fusebill = require "fusebill"
+        local fb = fusebill.client()
+        local s = fusebill.each({ 1, 2 }, { report = %q, quiet = true }, function(id)
+          return fb.customers:update(id, { reference = "R-" .. id })
+        end)
+        os.exit(s.ok and 0 or 3)
+      ]]):format(report))
+      assert.equal(0, code, err)
+      local text = sandbox.read_file(report)
+      os.remove(report)
+      assert.matches("\n1,ok,1,,", text)
+      assert.matches("\n2,ok,1,,", text)
+    end)
+
+    it("a misspelled option raises at the caller's line, naming the valid one", function()
+      local code, _, err = run(sb, [[
+        local fusebill = require "fusebill"
+        fusebill.each({ 1 }, { retry_failures = true }, function() end)
+      ]])
+      assert.equal(1, code)
+      assert.matches(":2: fusebill.each: unknown option retry_failures (did you mean retry_failed?)", err, 1, true)
+    end)
+  end)
+
   describe("JSON null", function()
     it("reads as absent: the README's first example runs over customers without an email", function()
       local code, out, err = run(sb, [[
