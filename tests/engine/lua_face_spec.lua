@@ -26,14 +26,6 @@ local function run(sb, source, extra)
   return code, out, err, script
 end
 
-local function writes(sb)
-  local n = 0
-  for _, e in ipairs(sb:log()) do
-    if e.method ~= "GET" then n = n + 1 end
-  end
-  return n
-end
-
 local function customer(sb, id)
   local status, body = sb:request("GET", "/customers/" .. id)
   assert.equal(200, status, body)
@@ -181,7 +173,7 @@ describe("the Lua face", function()
     end)
 
     it("anything else is a validation error naming the argument, and nothing is sent", function()
-      local before = writes(sb)
+      local before = sb:writes()
       local code, out, err = run(sb, [[
         local fb = require("fusebill").client()
         for _, id in ipairs { "1007x", "", "-3", 2.5 } do
@@ -195,7 +187,7 @@ describe("the Lua face", function()
       ]])
       assert.equal(0, code, err)
       assert.equal(("nil\tvalidation\tid\t0\n"):rep(4) .. "id\ttype\nid\ttype\n", out)
-      assert.equal(before, writes(sb))
+      assert.equal(before, sb:writes())
     end)
   end)
 
@@ -250,7 +242,7 @@ describe("the Lua face", function()
 
   describe("validation", function()
     it("a blank required field is refused before anything is sent", function()
-      local before = writes(sb)
+      local before = sb:writes()
       local code, out, err = run(sb, [[
         local fb = require("fusebill").client()
         local _, e = fb.purchase_product_items:update(1, { reference = "" })
@@ -264,7 +256,7 @@ describe("the Lua face", function()
       assert.equal("validation\treference\trequired\t0\n" ..
         "status\trequired\tcustomers:edit: status is required and must not be empty\n" ..
         "reference\trequired\n", out)
-      assert.equal(before, writes(sb))
+      assert.equal(before, sb:writes())
     end)
   end)
 
@@ -287,7 +279,7 @@ describe("the Lua face", function()
                                 "monthlyRecurringRevenue", "customerReference.id" } do
         assert.is_nil(err:find("\n  " .. system .. ":", 1, true), system .. " shown in\n" .. err)
       end
-      assert.equal(0, writes(sb))
+      assert.equal(0, sb:writes())
     end)
   end)
 end)

@@ -5,14 +5,6 @@ local sandbox = require "sandbox"
 
 local null = fusebill.null
 
-local function count_writes(sb)
-  local n = 0
-  for _, e in ipairs(sb:log()) do
-    if e.method ~= "GET" then n = n + 1 end
-  end
-  return n
-end
-
 local function quiet(fn)
   local real = io.stderr
   rawset(io, "stderr", { write = function(self) return self end })
@@ -217,7 +209,7 @@ describe("tracked resources", function()
   describe("dry run", function()
     it("sends no write for any resource and returns the would-be object", function()
       local dry = fusebill.new { api_key = sb.key, base_url = sb.url, rate_limit = "none", dry_run = true }
-      local writes = count_writes(sb)
+      local writes = sb:writes()
       local after, second = quiet(function()
         return dry.sales_tracking_codes:update(2, { name = "Europa" })
       end)
@@ -235,7 +227,7 @@ describe("tracked resources", function()
       assert.same({ "name", "reference" }, fields)
       after = quiet(function() return dry.subscription_product_items:update(4, { name = "T" }) end)
       assert.equal("T", after.name)
-      assert.equal(writes, count_writes(sb))
+      assert.equal(writes, sb:writes())
       dry:close()
     end)
   end)

@@ -12,7 +12,7 @@
 --          (52 empty reply, 56 reset, 18 truncated body, 28 timeout)
 --     path: "/customers/1" means "/v1/customers/1"; "/v1/..." and "/_sandbox/..." are used as is.
 --   sb:control(method, path_under__sandbox, body_table_or_nil) -> decoded JSON, status
---   sb:reset(opts) (POST /_sandbox/reset), sb:log(since) -> entries, sb:clear_log(),
+--   sb:reset(opts) (POST /_sandbox/reset), sb:log(since) -> entries, sb:clear_log(), sb:writes(),
 --   sb:state() -> dump, sb:set_faults(spec, seed), sb:set_limits{rate_limit=, daily_limit=, latency=, ...}
 --   sb:stop()   (also at garbage collection and when the test process exits: a watcher
 --                kills the server within a second if the process that started it dies)
@@ -186,6 +186,15 @@ end
 
 function Sandbox:state()
   return (self:control("GET", "/state"))
+end
+
+-- How many requests in the log were writes (anything but GET): "nothing was sent" checks.
+function Sandbox:writes()
+  local n = 0
+  for _, e in ipairs(self:log()) do
+    if e.method ~= "GET" then n = n + 1 end
+  end
+  return n
 end
 
 function Sandbox:set_faults(spec, seed)
