@@ -4,7 +4,7 @@
 --
 --   options.check(group, t, where, level)   raises on the first problem; level as error()'s,
 --                                           counted from the caller of check
---   options.problem(group, key, value, t, name) -> nil | "NAME must be ... (got ...)"
+--   options.problem(group, key, value, t, name, got) -> nil | "NAME must be ... (got ...)"
 --   options.from_flag(flag, text) -> group, key, value | nil, message   (command-line words)
 --   options.suggest(group, key) -> the nearest valid name, or nil
 --
@@ -180,8 +180,9 @@ local function unknown(group, key, name)
 end
 
 -- nil when value suits option key of group; else "NAME must be ... (got ...)".
--- t is the whole table (a rule may look at another option); name is the caller's spelling.
-function M.problem(group, key, value, t, name)
+-- t is the whole table (a rule may look at another option); name is the caller's spelling;
+-- got, when given, is how to show the value (the command line's text as typed).
+function M.problem(group, key, value, t, name, got)
   local spec = M.groups[group][key]
   name = name or key
   if spec == nil then return unknown(group, key, name) end
@@ -195,7 +196,7 @@ function M.problem(group, key, value, t, name)
   if ok then return nil end
   local msg = format("%s %s", name, why or ("must be " .. (spec.expect or ("a " .. spec.rule))))
   if spec.secret then return msg end           -- never the key, not even a wrong one
-  return format("%s (got %s)", msg, shown(value))
+  return format("%s (got %s)", msg, got or shown(value))
 end
 
 -- The first problem of table t against group (nested groups such as retry included), as
@@ -256,7 +257,7 @@ function M.from_flag(flag, text)
     for key, spec in pairs(M.groups[group]) do
       if spec.flag == flag then
         local value = parse(spec, text)
-        local msg = M.problem(group, key, value, nil, flag)
+        local msg = M.problem(group, key, value, nil, flag, format("%q", text))
         if msg then return nil, msg end
         if group == "retry" then return "host", "retry", { [key] = value } end
         return group, key, value
