@@ -104,18 +104,20 @@ local function list_would_be(spec, cur, given)
   return out
 end
 
+local object_would_be
+
 -- An object or a list is always there after a PUT (a list left out is empty, an object
 -- left out has its writable fields null); any other field left out or null is null.
 local function field_would_be(spec, cur, given)
   if spec.read_only or (given == nil and spec.keep_if_omitted) then return cur end
   if given == null then given = nil end
-  if spec.type == "object" then return M.object_would_be(spec.fields, cur, type(given) == "table" and given or {}) end
+  if spec.type == "object" then return object_would_be(spec.fields, cur, type(given) == "table" and given or {}) end
   if spec.type == "array" then return type(given) == "table" and list_would_be(spec, cur, given) or {} end
   return given
 end
 
 -- The object with fields `fields` the server holds after a PUT of `given` over `cur`.
-function M.object_would_be(fields, cur, given)
+function object_would_be(fields, cur, given)
   local after = type(cur) == "table" and copy(cur) or {}
   for k, spec in pairs(fields) do
     after[k] = field_would_be(spec, after[k], given[k])
@@ -124,7 +126,7 @@ function M.object_would_be(fields, cur, given)
 end
 
 function M.would_be(schema, current, body)
-  if not schema.put_fields then return M.object_would_be(schema.fields, current, body) end
+  if not schema.put_fields then return object_would_be(schema.fields, current, body) end
   local after = copy(current)
   for _, f in ipairs(schema.put_fields) do
     local v = body[f]
