@@ -105,6 +105,8 @@ int luaopen_fusebill(lua_State *L) {
 
   luaL_newlib(L, core_funcs);
   int core = lua_gettop(L);
+  lua_pushliteral(L, FB_VERSION);
+  lua_setfield(L, core, "VERSION");
   fb_json_open(L);
   fb_validate_open(L);   /* after fb_json_open: it needs core.null */
   fb_loop_open(L);

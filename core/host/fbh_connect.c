@@ -97,8 +97,8 @@ static void push_host_table(lua_State *L, const fbh_options *o) {
   }
   if (o->rate_limit) {
     double per_minute = strtod(o->rate_limit, NULL);  /* checked: auto, none or a number > 0 */
-    if (strcmp(o->rate_limit, "none") == 0) lua_pushboolean(L, 0);
-    else if (strcmp(o->rate_limit, "auto") == 0) lua_pushliteral(L, "auto");
+    /* the same words as in Lua: "auto", "none" or a number (lua/fusebill/options.lua) */
+    if (strcmp(o->rate_limit, "none") == 0 || strcmp(o->rate_limit, "auto") == 0) lua_pushstring(L, o->rate_limit);
     else if (per_minute == (lua_Integer)per_minute) lua_pushinteger(L, (lua_Integer)per_minute);
     else lua_pushnumber(L, per_minute);
     lua_setfield(L, -2, "rate_limit");

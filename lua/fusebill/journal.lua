@@ -27,8 +27,7 @@
 local journal = {}
 journal.__index = journal
 
-local cjson = require "cjson"
-local cjson_safe = require "cjson.safe"
+local json = require "fusebill.json"
 
 -- Keys are compared as strings; 7 and 7.0 (and "7") are the same item.
 function journal.key_string(key)
@@ -88,7 +87,7 @@ function journal.load(path)
   f:close()
   if #data > 0 and data:sub(-1) ~= "\n" then info.ends_with_newline = false end
   for line in data:gmatch("[^\n]+") do
-    local rec = cjson_safe.decode(line)
+    local rec = json.decode(line)
     if type(rec) == "table" and rec.key ~= nil and type(rec.outcome) == "string" then
       entries[scoped(rec.scope, rec.key)] = rec
       info.records = info.records + 1
@@ -138,7 +137,7 @@ function journal:event(name, fields)
   if not self.file then return end
   local rec = { event = name, ts = timestamp() }
   for k, v in pairs(fields or {}) do rec[k] = v end
-  self.file:write(cjson.encode(rec), "\n")
+  self.file:write(assert(json.encode(rec)), "\n")
   self.file:flush()
 end
 
@@ -166,7 +165,7 @@ function journal:record(key, outcome, message, extra)
   self.entries[scoped(self.scope, key)] = rec
   if not self.file then return rec end
   -- one write of the whole line, then flush: the line reaches the kernel in one piece
-  self.file:write(cjson.encode(rec) .. "\n")
+  self.file:write(assert(json.encode(rec)) .. "\n")
   self.file:flush()
   self.written, self.unsynced = self.written + 1, self.unsynced + 1
   self:sync(false)

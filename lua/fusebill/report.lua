@@ -10,7 +10,7 @@
 local report = {}
 report.__index = report
 
-local cjson = require "cjson"
+local json = require "fusebill.json"
 
 report.columns = { "key", "outcome", "attempts", "error", "elapsed" }
 
@@ -60,7 +60,7 @@ function report:row(r)
       if c == "elapsed" and v then v = math.floor(v * 1000 + 0.5) / 1000 end
       rec[c] = v
     end
-    f:write(cjson.encode(rec), "\n")
+    f:write(assert(json.encode(rec)), "\n")
   end
   self.rows = self.rows + 1
   -- flush now and then so a killed run's report is mostly there; not per row (cheap anyway)

@@ -10,10 +10,13 @@ local pretty = {}
 
 local defaults = { indent = "  ", max_items = 25, max_depth = 8, width = 78 }
 
-local null_value
-do
-  local ok, cjson = pcall(require, "cjson")
-  if ok then null_value = cjson.null end
+local null_value = require("cjson").null
+
+-- The fields that were null in an API response read as absent; they are shown as
+-- `name = nil`, so the printout still lists every field the object has.
+local function null_fields(t)
+  local core = package.loaded["fusebill.core"]
+  return core and core.null_fields[t]
 end
 
 local function is_error(v)
@@ -97,7 +100,7 @@ local function scalar(v, o)
     return ("%d"):format(v)  -- JSON ids decode as floats; 7 reads better than 7.0
   end
   if v == nil or t == "number" or t == "boolean" then return tostring(v) end
-  if null_value ~= nil and v == null_value then return "null" end
+  if v == null_value then return "null" end
   if t == "function" then return describe_function(v, o) end
   if t == "thread" then return ("<coroutine %s: %s>"):format(coroutine.status(v), tostring(v):match("0x%x+")) end
   if t == "userdata" then
@@ -144,6 +147,9 @@ local function format_entries(t, o, depth, path, prefix)
   local keys = {}
   for k in next, t do
     if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
+  end
+  for k in pairs(null_fields(t) or {}) do
+    if rawget(t, k) == nil then keys[#keys + 1] = k end
   end
   table.sort(keys, key_less)
   local cut = #keys > o.max_items * 4 and o.max_items * 4 or #keys

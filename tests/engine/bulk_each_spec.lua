@@ -39,13 +39,16 @@ function fake.new(host)
     local v = coroutine.yield(core.WAIT)
     assert(v == nil, "resumed with a value")
   end
-  -- a request that takes `d` seconds of virtual time
+  -- a request that takes `d` seconds of virtual time; its meta is the coroutine's last_meta
+  local last = setmetatable({}, { __mode = "k" })
   function core.request(d)
     core.counters.requests = core.counters.requests + 1
     core.counters.attempts = core.counters.attempts + 1
     core.sleep(d or 0.1)
-    return { ok = true }, { status = 200, attempts = 1 }
+    last[coroutine.running()] = { status = 200, attempts = 1 }
+    return { ok = true }
   end
+  function core.last_meta(co) return last[co or coroutine.running()] end
   function core.wait(timeout)
     table.sort(core.timers, function(a, b)
       if a.at ~= b.at then return a.at < b.at end

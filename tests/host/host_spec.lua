@@ -230,7 +230,8 @@ describe("host: fusebill options", function()
 
   it("--sandbox passes --sandbox-opt through to the sandbox", function()
     local code, out, err = run("--sandbox --sandbox-opt '--rate-limit 7/60s' -e " ..
-      q("local _, m = require('fusebill').client().customers:get(1) print(m.headers['x-rate-limit-limit-minute'])"))
+      q("local fb = require('fusebill').client() fb.customers:get(1) " ..
+        "print(fb:last_meta().headers['x-rate-limit-limit-minute'])"))
     assert.equal(0, code, err)
     assert.equal("7\n", out)
     local _

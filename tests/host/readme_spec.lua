@@ -31,13 +31,6 @@ local build = os.getenv("FUSEBILL_BUILD") or "build"
 if build:sub(1, 1) ~= "/" then build = root .. "/" .. build end
 local readme = read_file(root .. "/README.md")
 
--- Blocks waiting on another branch's change, by first line, with the reason. Remove an
--- entry once that change is merged: the block then runs like every other.
-local WAITING = {
-  ["-- scripts/normalise_customers.lua, in short"] =
-    "issue 17a: JSON null reads as absent (a customer without an email has primaryEmail == nil)",
-}
-
 -- { info =, lang =, flags =, text =, line = } for every fenced block, in order.
 local function blocks()
   local list, cur, n = {}, nil, 0
@@ -100,10 +93,7 @@ describe("README's Lua blocks run", function()
   for _, b in ipairs(blocks()) do
     if b.lang == "lua" then
       local name = ("README line %d: ```%s"):format(b.line, b.info)
-      local waiting = WAITING[b.lines[1]]
-      if waiting then
-        pending(name .. " (waits for " .. waiting .. ")")
-      else
+      do
         it(name, function()
           local dir = scratch()
           finally(function() os.execute("rm -rf " .. q(dir)) end)

@@ -14,6 +14,12 @@ describe("host.pretty", function()
     assert.equal("{}", pretty.format({}))
   end)
 
+  it("shows the fields an API answer had as null (they read as nil)", function()
+    local c = require("fusebill.core").decode('{"id": 7, "middleName": null, "tags": [1, null]}')
+    assert.is_nil(c.middleName)
+    assert.equal("{ id = 7, middleName = nil, tags = { 1, null } }", pretty.format(c))
+  end)
+
   it("sorts keys and keeps short tables on one line", function()
     assert.equal('{ 1, 2, a_long = "x", b = true }', pretty.format({ 1, 2, b = true, a_long = "x" }))
     assert.equal('{ a = 1, b = 2, c = 3 }', pretty.format({ c = 3, a = 1, b = 2 }))

@@ -29,7 +29,7 @@ function item_runner.run(run, item, pos)
   elseif type(item) == "table" and item.id ~= nil then
     key = item.id
   end
-  -- JSON numbers decode as floats: show and record id 7.0 as 7
+  -- a whole float (7.0, from the script's own arithmetic) is shown and recorded as 7
   if math.type(key) == "float" then key = math.tointeger(key) or key end
   if run.journal then
     local st = run.journal:status(key)
@@ -44,9 +44,13 @@ function item_runner.run(run, item, pos)
   local state = { key = key }
   run.in_flight[co] = state
   local t0 = run.now()
+  local meta0 = run.core.last_meta(co)
   local r = table.pack(xpcall(run.fn, traceback_handler, item))
   run.in_flight[co] = nil
-  outcome.settle(run, key, r, { elapsed = run.now() - t0, dry = state.dry })
+  -- the attempts of the item's last call: what this worker's last_meta became meanwhile
+  local meta = run.core.last_meta(co)
+  outcome.settle(run, key, r, { elapsed = run.now() - t0, dry = state.dry,
+                                attempts = meta ~= meta0 and meta.attempts or nil })
 end
 
 return item_runner

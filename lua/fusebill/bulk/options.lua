@@ -1,23 +1,14 @@
 -- fusebill.each's options: checking the table a script passes, and the settings a run uses,
 -- taken from opts, then opts.client (an fb from fusebill.new), then the host's options.
+local checker = require "fusebill.options"
+
 local options = {}
 
-local TYPES = { concurrency = "number", journal = "string", key = "function", retry_failed = "boolean",
-  stop_on_error = "boolean", limit = "number", report = "string", quiet = "boolean", dry_run = "boolean",
-  total = "number", progress = "boolean", print_errors = "number", name = "string", client = "table" }
-
--- Raises at level 3: called straight from each(), so the message points at the script's call.
+-- Against the "each" group of fusebill.options, the one table of every option: a wrong
+-- value or an unknown name (retry_failures) raises. Level 3: called straight from each(),
+-- so the message points at the script's call.
 function options.check(opts)
-  for k, t in pairs(TYPES) do
-    local v = opts[k]
-    if v ~= nil and type(v) ~= t and not (k == "journal" and v == false) then
-      error(string.format("fusebill.each: opts.%s must be a %s, got %s", k, t, type(v)), 3)
-    end
-  end
-  if opts.concurrency and (opts.concurrency < 1 or opts.concurrency ~= math.floor(opts.concurrency)) then
-    error("fusebill.each: opts.concurrency must be a positive integer", 3)
-  end
-  if opts.limit and opts.limit < 0 then error("fusebill.each: opts.limit must be >= 0", 3) end
+  checker.check("each", opts, "fusebill.each", 3)
 end
 
 -- What the journal, the report and printed failures must never show: the configured API key.

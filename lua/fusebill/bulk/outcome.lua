@@ -106,7 +106,8 @@ end
 
 -- fn(item) has finished: r is table.pack of its xpcall (a raised error comes as
 -- { value, traceback }). Classifies it and records it, or stops the run.
--- extra: elapsed, dry (see record).
+-- extra: elapsed, dry, attempts of the item's last call (see record); a failure's own
+-- error object has the last word on attempts.
 function outcome.settle(run, key, r, extra)
   local s = run.summary
   local result, err, traceback
@@ -119,8 +120,6 @@ function outcome.settle(run, key, r, extra)
     result = "skipped"
   else
     result = "ok"
-    local meta = r[3]
-    if type(meta) == "table" and math.type(meta.attempts) == "integer" then extra.attempts = meta.attempts end
   end
   if result == "failed" then
     local reason = stop_reason(err)
