@@ -1,34 +1,66 @@
--- The bulk-run journal: one JSON line per finished item, appended as each item finishes, so a
--- rerun after a crash knows what is done.
+-- The bulk-run journal: JSON Lines, appended as a run goes, so a rerun after a crash knows what
+-- is done and `fusebill -m undo` can put every record back.
 --
 --   local j = assert(journal.open("run.journal", { secrets = { api_key }, scope = "1" }))
---   j:status(key)                  -> "ok" | "failed" | "skipped" | nil  (last record wins)
---   j:record(key, outcome, message, extra)
---   j:close()
+--   j:status(key, input)          -> "ok" | "failed" | "skipped" | nil, same_input (last record wins)
+--   j:record(key, outcome, message, extra)          -> true | nil, err   (extra.input: input digest)
+--   j:record_write(key, w)                          -> true | nil, err   (one write, see below)
+--   j:write_done(key, resource, id, change)         -> after-state | nil (that change was made)
+--   j:close()                                       -> true | nil, err
+--   journal.load(path)          -> last item record by scoped key, info   (small journals: tests)
+--   journal.records(path)       -> iterator over every decoded line
+--   journal.write_offsets(path) -> byte offsets of the write lines, info  (undo reads them back)
+--   journal.read_at(file, offset) -> the decoded line at offset
 --
--- Record: {"key":7,"outcome":"ok","ts":"2026-01-02T03:04:05Z", "error":"...", ...extra}
--- Other lines (run start/end markers) carry "event" instead of "key" and are ignored on load.
+-- Lines, each one JSON object ending in "ts" (the time it was written):
+--   item   {"key":7,"scope":"2","outcome":"ok","input":"<digest>","error":"...","attempts":2,"ts":"..."}
+--   write  {"key":7,"resource":"customers","id":7,"change":"<digest>","ok":true,
+--           "before":{...},"body":{...},"after":{...},"error":"...","ts":"..."}
+--   event  {"event":"start",...} (run start and end; ignored on load)
+-- A write line is written when the server answers a PUT (ok false: it failed, and "after" is
+-- null), before the item's own line. "before" is the record the write replaced; "change" names
+-- what the item intended (a digest of update's changes or edit's body, see fusebill.canon), so
+-- a rerun with other input does the write again instead of taking it as done. "recovered":true
+-- marks a write a rerun found already made by a run killed before it could write the line.
+--
 -- Scope: a script that calls fusebill.each twice with one journal (phase 1 sets one field on
 -- customers, phase 2 another) must not have phase 2 skip items because phase 1 finished the
--- same keys. Each call gets its own scope ("1", "2", ... in call order, or opts.name); a record
--- outside scope "1" carries it as "scope", and lookups only see their own scope's records.
+-- same keys. Each call gets its own scope ("1", "2", ... in call order, or opts.name); a line
+-- outside scope "1" carries it as "scope", and lookups only see their own scope's lines.
 --
--- Durability. Each record is one write of a whole line followed by a flush, so once
--- record() returns the line is in the kernel: a kill -9 of this process right after cannot
--- lose it. Only an OS crash or power cut could, and against that we fsync at most once per
+-- Memory. A journal of 300,000 customer writes is over a gigabyte: it is never read whole.
+-- open() streams it a megabyte at a time and keeps an index of 64-bit integers only: per item,
+-- hash(scope, key) -> its last status and input digest; per write, hash(scope, key, resource,
+-- id) -> the change digest and the line's offset (to read the after-state back). The fields
+-- the index needs come first on each line, so most lines are read with a few anchored
+-- patterns and never decoded.
+--
+-- Durability. Each line is one write of the whole line followed by a flush, so once a record
+-- call returns the line is in the kernel: a kill -9 of this process right after cannot lose it.
+-- Only an OS crash or power cut could, and against that we fsync at most once per
 -- `fsync_interval` seconds (default 1) and at close. Not per record: an fsync costs a disk
 -- round trip (milliseconds), which per record would cap a run below the account's rate, and
 -- a record lost that way only means an idempotent PUT is sent again.
--- A kill -9 in the middle of a write can leave a torn last line: load() skips lines that are
--- not valid JSON, and open() ends such a line with "\n" before appending, so the next record
--- is never glued onto the fragment. An item whose record is torn is simply redone.
+-- A line cut short (a full disk, a file size limit) is ignored on load: a line counts only
+-- when it ends in its "ts" field, or failing that decodes as JSON. open() ends such a line
+-- with "\n" before appending, so the next record is never glued onto the fragment.
+-- A write, flush or fsync that fails leaves the journal broken: that call and every later one
+-- returns nil, err, and fusebill.each stops the run at once (a run that cannot record what it
+-- did must not go on writing to the account).
 --
--- The API key never reaches the file: messages and tracebacks go through journal.redact.
+-- The API key never reaches the file: messages and tracebacks go through journal.redact, and
+-- the configured key is cut out of whole write lines too.
 local journal = {}
 journal.__index = journal
 
-local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
+local canon = require "fusebill.canon"
+
+local hash, quote = canon.hash, canon.quote
+local find, match, sub, format, byte = string.find, string.match, string.sub, string.format, string.byte
+
+-- Objects in write lines: a private lua-cjson, so nobody else's settings apply.
+local encode_value = require("cjson").new().encode
 
 -- Keys are compared as strings; 7 and 7.0 (and "7") are the same item.
 function journal.key_string(key)
@@ -37,6 +69,7 @@ function journal.key_string(key)
   end
   return tostring(key)
 end
+local key_string = journal.key_string
 
 local function plain_gsub(s, needle, repl)
   if needle == "" then return s end
@@ -52,16 +85,20 @@ local function plain_gsub(s, needle, repl)
   return table.concat(out)
 end
 
+local function cut_secrets(s, secrets)
+  for _, secret in ipairs(secrets or {}) do
+    if type(secret) == "string" and #secret >= 4 and find(s, secret, 1, true) then
+      s = plain_gsub(s, secret, "[redacted]")
+    end
+  end
+  return s
+end
+
 -- Removes anything that looks like an API key from a message: the given secrets verbatim,
 -- any "Basic <credential>" and any base64 of "0:<secret>" (how Fusebill keys look).
 function journal.redact(s, secrets)
   if s == nil then return nil end
-  s = tostring(s)
-  for _, secret in ipairs(secrets or {}) do
-    if type(secret) == "string" and #secret >= 4 then
-      s = plain_gsub(s, secret, "[redacted]")
-    end
-  end
+  s = cut_secrets(tostring(s), secrets)
   s = s:gsub("([Bb]asic%s+)[A-Za-z0-9+/=]+", "%1[redacted]")
   s = s:gsub("MD[A-Za-z0-9+/][A-Za-z0-9+/]+=*", function(m)
     if #m >= 16 then return "[redacted]" end
@@ -70,116 +107,386 @@ function journal.redact(s, secrets)
 end
 
 local function scoped(scope, key)
-  if scope == nil or scope == "1" then return journal.key_string(key) end
-  return tostring(scope) .. "\0" .. journal.key_string(key)
+  if scope == nil or scope == "1" then return key_string(key) end
+  return tostring(scope) .. "\0" .. key_string(key)
 end
 journal.scoped_key = scoped
 
--- Reads a journal. Returns a map scoped key -> last record (for scope "1" just the key
--- string, so entries["7"] is item 7 of the first each() call), plus counts
--- { records = n, torn = n (unparseable lines), ends_with_newline = bool }.
--- A missing file is an empty journal.
-function journal.load(path)
-  local entries, info = {}, { records = 0, torn = 0, ends_with_newline = true, exists = false }
-  local f = io.open(path, "rb")
-  if not f then return entries, info end
-  info.exists = true
-  local data = f:read("a") or ""
-  f:close()
-  if #data > 0 and data:sub(-1) ~= "\n" then info.ends_with_newline = false end
-  for line in data:gmatch("[^\n]+") do
-    local rec = cjson_safe.decode(line)
-    if type(rec) == "table" and rec.key ~= nil and type(rec.outcome) == "string" then
-      entries[scoped(rec.scope, rec.key)] = rec
-      info.records = info.records + 1
-    elseif type(rec) ~= "table" then
-      info.torn = info.torn + 1
+-- index slots: an item's, and a write's (item, resource, record id)
+local function item_slot(scope, key)
+  return hash("i\0" .. scoped(scope, key))
+end
+local function write_slot(scope, key, resource, id)
+  return hash("w\0" .. scoped(scope, key) .. "\0" .. tostring(resource) .. "\0" .. key_string(id))
+end
+
+-- a digest as an integer (0: none)
+local function digest_int(hex)
+  return type(hex) == "string" and tonumber(hex, 16) or 0
+end
+
+local STATUS = { ok = 1, skipped = 2, failed = 3 }
+local STATUS_NAME = { "ok", "skipped", "failed" }
+
+-- ---- reading ---------------------------------------------------------------------------
+
+local BLOCK = 1 << 20
+local TAIL = '^,"ts":"%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ"}'   -- 29 characters
+
+-- Calls fn(buf, s, e, offset) for each line ending in "\n" (buf:sub(s, e) is the line without
+-- it; offset its position in the file, from 0). Returns info: ends_with_newline, bytes.
+-- A block of NUL bytes with no newline ends the scan: what a power cut can leave at the end of
+-- a file, and all /dev/full ever returns.
+local function scan(f, fn)
+  local carry, base = "", 0   -- base: file offset of buf's first byte
+  local info = { ends_with_newline = true, bytes = 0 }
+  while true do
+    local chunk = f:read(BLOCK)
+    if not chunk then break end
+    if not find(chunk, "\n", 1, true) and not find(chunk, "[^%z]") then
+      info.ends_with_newline = false
+      info.nul = true
+      break
     end
+    local buf = carry .. chunk
+    local pos = 1
+    while true do
+      local nl = find(buf, "\n", pos, true)
+      if not nl then break end
+      if nl > pos then fn(buf, pos, nl - 1, base + pos - 1) end
+      pos = nl + 1
+    end
+    carry = sub(buf, pos)
+    base = base + pos - 1
+  end
+  info.bytes = base + #carry
+  if #carry > 0 then info.ends_with_newline = false end
+  return info
+end
+
+local function decode_any(s)
+  local core = package.loaded["fusebill.core"]
+  if core and core.decode then return core.decode(s) end
+  return cjson_safe.decode(s)
+end
+
+-- One line's index fields without decoding it: kind ("item" | "write" | "event"), then for an
+-- item key, scope, outcome, input; for a write key, scope, resource, id, change, ok. nil when
+-- the line is not in the usual shape, or cut short: decode it to know.
+local function head(buf, s, e)
+  if find(buf, '^{"event":', s) then return "event" end
+  if e - s < 40 or byte(buf, e) ~= 125 or not find(buf, TAIL, e - 28) then return nil end
+  local key, p = match(buf, '^{"key":(%-?%d+)()', s)
+  if key then
+    key = math.tointeger(tonumber(key)) or key
+  else
+    key, p = match(buf, '^{"key":"([^"\\]*)"()', s)
+    if not key then return nil end
+  end
+  local scope, q = match(buf, '^,"scope":"([^"\\]*)"()', p)
+  if scope then p = q end
+  local outcome, r = match(buf, '^,"outcome":"(%a+)"()', p)
+  if outcome then
+    return "item", key, scope, outcome, match(buf, '^,"input":"(%x+)"', r)
+  end
+  local resource, id, change, ok = match(buf, '^,"resource":"([%w_]+)","id":(%d+),"change":"(%x*)","ok":(%a+)', p)
+  if resource then return "write", key, scope, resource, math.tointeger(tonumber(id)), change, ok == "true" end
+  return nil
+end
+
+-- The same fields from a decoded line (any key order: journals of earlier versions, keys
+-- with escapes), or "torn".
+local function head_of_record(rec)
+  if type(rec) ~= "table" then return "torn" end
+  if rec.event ~= nil then return "event" end
+  if rec.key == nil then return "torn" end
+  if type(rec.outcome) == "string" then return "item", rec.key, rec.scope, rec.outcome, rec.input end
+  if type(rec.resource) == "string" then
+    return "write", rec.key, rec.scope, rec.resource, rec.id, rec.change, rec.ok == true
+  end
+  return "torn"
+end
+
+-- fn(kind, key, scope, ..., offset) for every line of the file at path; returns info with
+-- counts records (item lines), writes, torn, and exists. A missing file is an empty journal.
+local function each_head(path, fn)
+  local counts = { records = 0, writes = 0, torn = 0, exists = false }
+  local f = io.open(path, "rb")
+  if not f then
+    counts.ends_with_newline, counts.bytes = true, 0
+    return counts
+  end
+  counts.exists = true
+  local info = scan(f, function(buf, s, e, offset)
+    local kind, a, b, c, d, x, y = head(buf, s, e)
+    if kind == nil then kind, a, b, c, d, x, y = head_of_record(decode_any(sub(buf, s, e))) end
+    if kind == "item" then
+      counts.records = counts.records + 1
+      fn(kind, a, b, c, d, offset)
+    elseif kind == "write" then
+      counts.writes = counts.writes + 1
+      fn(kind, a, b, c, d, x, y, offset)
+    elseif kind == "torn" then
+      counts.torn = counts.torn + 1
+    end
+  end)
+  f:close()
+  if not info.ends_with_newline then counts.torn = counts.torn + 1 end
+  counts.ends_with_newline, counts.bytes = info.ends_with_newline, info.bytes
+  return counts
+end
+
+-- The compact index open() keeps (see Memory above), and the counts.
+local function build_index(path)
+  local index, offsets = {}, {}
+  local info = each_head(path, function(kind, key, scope, a, b, c, d, offset)
+    if kind == "item" then
+      index[item_slot(scope, key)] = (digest_int(b) & ~3) | (STATUS[a] or 3)
+    elseif d then   -- a write that succeeded: resource a, id b, change c, at offset
+      local slot = write_slot(scope, key, a, b)
+      index[slot] = digest_int(c)
+      offsets[slot] = offset
+    end
+  end)
+  return index, offsets, info
+end
+
+-- Every line decoded, in file order (events included); torn lines are left out.
+function journal.records(path)
+  local f = io.open(path, "rb")
+  if not f then return function() return nil end end
+  local list = {}
+  scan(f, function(buf, s, e)
+    local rec = decode_any(sub(buf, s, e))
+    if type(rec) == "table" then list[#list + 1] = rec end
+  end)
+  f:close()
+  local i = 0
+  return function()
+    i = i + 1
+    return list[i]
+  end
+end
+
+-- The last item record of each scoped key (for scope "1" just the key string, so
+-- entries["7"] is item 7 of the first each() call), decoded; and the counts. Holds every
+-- record in memory: for tests and small journals (open() does not use it).
+function journal.load(path)
+  local entries = {}
+  local info = each_head(path, function() end)
+  for rec in journal.records(path) do
+    if rec.key ~= nil and type(rec.outcome) == "string" then entries[scoped(rec.scope, rec.key)] = rec end
   end
   return entries, info
 end
+
+-- The byte offsets of the write lines, in file order, and the counts.
+function journal.write_offsets(path)
+  local offsets = {}
+  local info = each_head(path, function(kind, _, _, _, _, _, _, offset)
+    if kind == "write" then offsets[#offsets + 1] = offset end
+  end)
+  return offsets, info
+end
+
+function journal.read_at(f, offset)
+  f:seek("set", offset)
+  local line = f:read("l")
+  if not line then return nil, "no line at offset " .. offset end
+  local rec = decode_any(line)
+  if type(rec) ~= "table" then return nil, "the line at offset " .. offset .. " is not JSON" end
+  return rec, line
+end
+
+-- ---- writing ---------------------------------------------------------------------------
 
 local function timestamp()
   return os.date("!%Y-%m-%dT%H:%M:%SZ")
 end
 
--- opts: secrets (list of strings to redact), fsync (function(file)), now (function() -> s),
--- fsync_interval (seconds, default 1), read_only (load but never write: dry runs),
--- scope (string, default "1": see above).
+-- opts: secrets (list of strings to redact), fsync (function(file) -> true | nil, err),
+-- now (function() -> s), fsync_interval (seconds, default 1), read_only (load but never
+-- write: dry runs), scope (string, default "1": see above).
 function journal.open(path, opts)
   opts = opts or {}
   if type(path) ~= "string" or path == "" then
     error("journal.open: file name expected", 2)
   end
-  local entries, info = journal.load(path)
+  local index, offsets, info = build_index(path)
   local self = setmetatable({
-    path = path, entries = entries, info = info, secrets = opts.secrets or {},
+    path = path, index = index, offsets = offsets, info = info, secrets = opts.secrets or {},
     fsync = opts.fsync, now = opts.now or os.time, fsync_interval = opts.fsync_interval or 1,
     read_only = opts.read_only, written = 0, unsynced = 0, scope = opts.scope and tostring(opts.scope) or "1",
+    size = info.bytes,
   }, journal)
   if not opts.read_only then
     local f, err = io.open(path, "ab")
     if not f then return nil, err end
     f:setvbuf("full", 1 << 16)
-    if not info.ends_with_newline then f:write("\n"); f:flush() end
     self.file = f
     self.last_sync = self.now()
+    if not info.ends_with_newline then
+      local ok, werr = self:_append("\n")
+      if not ok then f:close(); self.file = nil; return nil, werr end
+    end
   end
   return self
 end
 
-function journal:status(key)
-  local rec = self.entries[scoped(self.scope, key)]
-  return rec and rec.outcome or nil, rec
+-- status of the item's last record in this scope, and whether that record was made from the
+-- same input (a record without an input digest, from an earlier version, matches any)
+function journal:status(key, input)
+  local v = self.index[item_slot(self.scope, key)]
+  if not v then return nil, false end
+  local stored = v & ~3
+  return STATUS_NAME[v & 3], stored == 0 or input == nil or stored == (digest_int(input) & ~3)
+end
+
+-- The after-state of this item's last write to (resource, id), if it made exactly `change`;
+-- read back from the file. nil when the item has not made that change.
+function journal:write_done(key, resource, id, change)
+  local slot = write_slot(self.scope, key, resource, id)
+  local v = self.index[slot]
+  if v == nil or v ~= digest_int(change) then return nil end
+  local off = self.offsets[slot]
+  if not self.reader then
+    if self.file then self.file:flush() end
+    self.reader = io.open(self.path, "rb")
+    if not self.reader then return nil end
+  end
+  local rec = journal.read_at(self.reader, off)
+  if not rec or type(rec.after) ~= "table" then return nil end
+  return rec.after
+end
+
+local function put_line(f, line)
+  local ok, err = f:write(line)
+  if ok then ok, err = f:flush() end
+  return ok, err
+end
+
+-- One line into the file: write, flush, and an fsync when one is due. Any failure breaks the
+-- journal for good (see Durability); a closed handle is one (io raises on it: caught here).
+function journal:_append(line)
+  if self.broken then return nil, self.broken end
+  local f = self.file
+  if not f then return true end
+  local done, ok, err = pcall(put_line, f, line)
+  if not done then ok, err = nil, ok end
+  if not ok then
+    self.broken = "cannot write journal " .. self.path .. ": " .. tostring(err)
+    return nil, self.broken
+  end
+  self.size = self.size + #line
+  self.written, self.unsynced = self.written + 1, self.unsynced + 1
+  return self:sync(false)
+end
+
+function journal:sync(force)
+  if self.broken then return nil, self.broken end
+  if not self.file or self.unsynced == 0 then return true end
+  local now = self.now()
+  if force or now - self.last_sync >= self.fsync_interval then
+    if self.fsync then
+      local ok, res, err = pcall(self.fsync, self.file)
+      if not ok or not res then
+        self.broken = "cannot sync journal " .. self.path .. ": " .. tostring(ok and err or res)
+        return nil, self.broken
+      end
+    end
+    self.last_sync, self.unsynced = now, 0
+  end
+  return true
+end
+
+local function key_json(key)
+  if math.type(key) == "float" then key = math.tointeger(key) or key end
+  if math.type(key) == "integer" then return format("%d", key) end
+  return quote(type(key) == "string" and key or tostring(key))
+end
+
+local function line_head(self, key)
+  local h = '{"key":' .. key_json(key)
+  if self.scope ~= "1" then h = h .. ',"scope":' .. quote(self.scope) end
+  return h
 end
 
 -- Writes an event line (run start or end); ignored by load().
 function journal:event(name, fields)
-  if not self.file then return end
-  local rec = { event = name, ts = timestamp() }
-  for k, v in pairs(fields or {}) do rec[k] = v end
-  self.file:write(cjson.encode(rec), "\n")
-  self.file:flush()
-end
-
-function journal:sync(force)
-  if not self.file or self.unsynced == 0 then return end
-  local now = self.now()
-  if force or now - self.last_sync >= self.fsync_interval then
-    if self.fsync then self.fsync(self.file) end
-    self.last_sync, self.unsynced = now, 0
+  local parts = { '{"event":', quote(name) }
+  local names = {}
+  for k in pairs(fields or {}) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    parts[#parts + 1] = "," .. quote(k) .. ":" .. canon.encode(fields[k])
   end
+  parts[#parts + 1] = ',"ts":"' .. timestamp() .. '"}\n'
+  return self:_append(table.concat(parts))
 end
 
--- outcome: "ok" | "failed" | "skipped". message: error text (redacted here). extra: more
--- fields (attempts, elapsed, traceback...), strings among them redacted too.
+-- outcome: "ok" | "failed" | "skipped". message: error text (redacted here). extra: input (the
+-- item's digest), attempts, traceback (redacted), elapsed.
 function journal:record(key, outcome, message, extra)
-  local rec = { key = key, outcome = outcome, ts = timestamp() }
-  if self.scope ~= "1" then rec.scope = self.scope end
-  if math.type(key) == "float" then rec.key = math.tointeger(key) or key end
-  if message ~= nil then rec.error = journal.redact(message, self.secrets) end
-  for k, v in pairs(extra or {}) do
-    if rec[k] == nil then
-      rec[k] = type(v) == "string" and journal.redact(v, self.secrets) or v
-    end
+  extra = extra or {}
+  local input = extra.input
+  self.index[item_slot(self.scope, key)] = (digest_int(input) & ~3) | (STATUS[outcome] or 3)
+  local parts = { line_head(self, key), ',"outcome":', quote(outcome) }
+  if input then parts[#parts + 1] = ',"input":"' .. input .. '"' end
+  if message ~= nil then parts[#parts + 1] = ',"error":' .. quote(journal.redact(message, self.secrets)) end
+  if math.type(extra.attempts) == "integer" then parts[#parts + 1] = format(',"attempts":%d', extra.attempts) end
+  if extra.traceback then
+    parts[#parts + 1] = ',"traceback":' .. quote(journal.redact(extra.traceback, self.secrets))
   end
-  self.entries[scoped(self.scope, key)] = rec
-  if not self.file then return rec end
-  -- one write of the whole line, then flush: the line reaches the kernel in one piece
-  self.file:write(cjson.encode(rec) .. "\n")
-  self.file:flush()
-  self.written, self.unsynced = self.written + 1, self.unsynced + 1
-  self:sync(false)
-  return rec
+  parts[#parts + 1] = ',"ts":"' .. timestamp() .. '"}\n'
+  return self:_append(table.concat(parts))
+end
+
+local function object_json(v)
+  if type(v) ~= "table" then return "null" end
+  local ok, s = pcall(encode_value, v)
+  if not ok then return "null" end
+  if find(s, "\\/", 1, true) then s = s:gsub("\\/", "/") end   -- lua-cjson escapes every "/"
+  return s
+end
+
+-- w: resource, id, change (digest), ok (boolean), before, body, after (tables or nil), error
+-- (message), recovered (boolean).
+function journal:record_write(key, w)
+  local id = math.tointeger(w.id) or w.id
+  local parts = { line_head(self, key), ',"resource":', quote(w.resource), format(',"id":%d', id),
+    ',"change":"', w.change or "", '","ok":', w.ok and "true" or "false" }
+  if w.recovered then parts[#parts + 1] = ',"recovered":true' end
+  parts[#parts + 1] = ',"before":' .. object_json(w.before)
+  parts[#parts + 1] = ',"body":' .. object_json(w.body)
+  parts[#parts + 1] = ',"after":' .. object_json(w.after)
+  if w.error ~= nil then parts[#parts + 1] = ',"error":' .. quote(journal.redact(w.error, self.secrets)) end
+  parts[#parts + 1] = ',"ts":"' .. timestamp() .. '"}\n'
+  local line = cut_secrets(table.concat(parts), self.secrets)
+  local offset = self.size
+  local ok, err = self:_append(line)
+  if not ok then return nil, err end
+  if w.ok then
+    local slot = write_slot(self.scope, key, w.resource, id)
+    self.index[slot] = digest_int(w.change)
+    self.offsets[slot] = offset
+  end
+  return true
 end
 
 function journal:close()
+  if self.reader then self.reader:close(); self.reader = nil end
   if self.file then
-    self.file:flush()
-    self:sync(true)
-    self.file:close()
+    if not self.broken then
+      local done, ok, err = pcall(self.file.flush, self.file)
+      if not done then ok, err = nil, ok end
+      if ok then ok, err = self:sync(true) end
+      if not ok and not self.broken then self.broken = "cannot write journal " .. self.path .. ": " .. tostring(err) end
+    end
+    pcall(self.file.close, self.file)
     self.file = nil
   end
+  if self.broken then return nil, self.broken end
+  return true
 end
 
 return journal

@@ -2,13 +2,15 @@
 -- fb.purchase_product_items, fb.subscription_product_items.
 --
 --   r:get(id)                -> object, meta | nil, err
---   r:edit(body)             -> object, meta | nil, err     faithful PUT (id in the body)
+--   r:edit(body[, current])  -> object, meta | nil, err     faithful PUT (id in the body);
+--                                                          current: the record as read, if read
 --   r:update(id, changes)    -> object, meta | nil, err     GET, merge, PUT back
 --   customers:list{...}, sales_tracking_codes:list{...}, subscription_product_items:list{...}
 --                            -> iterator over every item of every page (raises err on failure)
 --   r:list_page{...}         -> items, info | nil, err      one page, for callers who page by hand
 -- In dry run (fb.dry_run) edit and update GET the current state, print a diff to stderr and
 -- return the would-be object and the changes list instead of writing.
+-- Every PUT goes through fusebill.writes, which a journaled run or a plan watches.
 -- Wrong argument types raise; anything that goes wrong at run time returns nil, err.
 
 local core = require "fusebill.core"
@@ -16,6 +18,7 @@ local schemas = require "fusebill.schema"
 local validate = require "fusebill.validate"
 local codec = require "fusebill.json"
 local update = require "fusebill.update"
+local writes = require "fusebill.writes"
 
 local M = {}
 
@@ -60,20 +63,21 @@ local function dry(self, current, body, label, id)
   return after, changes
 end
 
-function Resource:edit(body)
+function Resource:edit(body, current)
   if type(body) ~= "table" then
     error(self.label_edit .. ": expected a table of fields, got " .. type(body), 2)
   end
   local probs = self.check(body)
   if probs then return nil, verror(probs, self.label_edit, "PUT", self:_path(self.put_path)) end
   if self.fb.dry_run then
-    local current, err = self:get(body.id)
+    local err
+    if current == nil then current, err = self:get(body.id) end
     if not current then return nil, err end
     return dry(self, current, body, self.label_edit, body.id)
   end
   local json, jerr = encode(self.compiled, body)
   if not json then return nil, self:_encode_error(jerr, self.label_edit) end
-  return self.client:request("PUT", self.put_path, json)
+  return writes.put(self, body.id, current, body, json, body)
 end
 
 function Resource:update(id, changes)
@@ -120,6 +124,8 @@ function Resource:update(id, changes)
     table.sort(probs, function(a, b) return a.field < b.field end)
     return nil, verror(probs, self.label_update, "PUT", self:_path(self.put_path))
   end
+  local done = writes.done(self, id, changes)
+  if done ~= nil then return done end
   local current, err = self:get(id)
   if not current then return nil, err end
   if type(current) ~= "table" then
@@ -133,7 +139,7 @@ function Resource:update(id, changes)
   if self.fb.dry_run then return dry(self, current, body, self.label_update, id) end
   local json, jerr = encode(self.compiled, body)
   if not json then return nil, self:_encode_error(jerr, self.label_update) end
-  return self.client:request("PUT", self.put_path, json)
+  return writes.put(self, id, current, body, json, changes)
 end
 
 -- ---- lists -----------------------------------------------------------------------------
