@@ -29,6 +29,7 @@ void fbh_options_init(fbh_options *o) {
 void fbh_usage(FILE *out) {
   fprintf(out,
     "usage: %s [options] [script [args]]\n"
+    "       %s [options] -m NAME [args]   (a tool: apply, undo, ...; -m alone lists them)\n"
     "Runs a Lua 5.4 script (or a REPL) with the fusebill module and a configured client.\n"
     "\n"
     "Lua options (as lua5.4):\n"
@@ -50,6 +51,8 @@ void fbh_usage(FILE *out) {
     "  --sandbox-opt 'ARGS'  options for the sandbox, e.g. '--latency 500 --faults ...'\n"
     "                        (repeatable; see fusebill-sandbox --help)\n"
     "  --dry-run             edits send no write; print a diff of what would change\n"
+    "  --plan FILE           send no write; write each one the run would make to FILE\n"
+    "                        (review it, then: fusebill -m apply FILE)\n"
     "  --journal FILE        journal for bulk runs (a rerun skips finished items)\n"
     "  --concurrency N       requests in flight in fusebill.each\n"
     "  --rate-limit N|auto|none  requests per minute, or follow the API's headers\n"
@@ -64,7 +67,7 @@ void fbh_usage(FILE *out) {
     "With neither a key nor --base-url, scripts and the REPL run against the\n"
     "in-process sandbox. Environment: FUSEBILL_API_KEY, FUSEBILL_HISTORY (REPL\n"
     "history file, default ~/.fusebill_history), LUA_INIT_5_4, LUA_INIT.\n",
-    fbh_progname, DEFAULT_BASE_URL);
+    fbh_progname, fbh_progname, DEFAULT_BASE_URL);
 }
 
 /* Matches "--name" (value in the next argument) and "--name=value". */
@@ -160,6 +163,7 @@ int fbh_option_parse(fbh_options *o, int argc, char **argv, int i) {
     return used;
   }
   if (match(a, "--journal", argc, argv, i, &v, &used)) { if (used > 0) o->journal = v; return used; }
+  if (match(a, "--plan", argc, argv, i, &v, &used)) { if (used > 0) o->plan = v; return used; }
   if (match(a, "--cacert", argc, argv, i, &v, &used)) { if (used > 0) o->cacert = v; return used; }
   if (match(a, "--concurrency", argc, argv, i, &v, &used)) {
     if (used > 0 && parse_long("--concurrency", v, 1, &o->concurrency) != 0) return -1;
@@ -239,6 +243,11 @@ int fbh_options_resolve(fbh_options *o) {
     o->api_key = strdup(env);
     o->key_source = "FUSEBILL_API_KEY";
   }
+  if (o->plan && o->dry_run) {
+    /* a dry run's edits stop before the write that --plan records */
+    fprintf(stderr, "%s: --plan and --dry-run do not go together (--plan already sends no write)\n", fbh_progname);
+    return -1;
+  }
   if (!o->sandbox && !o->api_key && !o->base_url) o->auto_sandbox = 1;
   if (o->sandbox_argc > 0 && !o->sandbox && !o->auto_sandbox)
     fprintf(stderr, "%s: warning: --sandbox-opt has no effect without --sandbox\n", fbh_progname);
@@ -314,6 +323,7 @@ static void push_host_table(lua_State *L, const fbh_options *o) {
   if (o->concurrency > 0) { lua_pushinteger(L, o->concurrency); lua_setfield(L, -2, "concurrency"); }
   if (o->dry_run) { lua_pushboolean(L, 1); lua_setfield(L, -2, "dry_run"); }
   if (o->journal) { lua_pushstring(L, o->journal); lua_setfield(L, -2, "journal"); }
+  if (o->plan) { lua_pushstring(L, o->plan); lua_setfield(L, -2, "plan"); }
   if (o->verbose) { lua_pushboolean(L, 1); lua_setfield(L, -2, "verbose"); }
 }
 

@@ -13,6 +13,7 @@
 #include "fbh_options.h"
 #include "fbh_run.h"
 #include "fbh_repl.h"
+#include "fbh_tools.h"
 
 /* Flags collected from the command line. */
 #define HAS_ERROR 1   /* bad option */
@@ -20,6 +21,7 @@
 #define HAS_V 4       /* -v */
 #define HAS_E 8       /* -e */
 #define HAS_BIG_E 16  /* -E */
+#define HAS_M 32      /* -m NAME: a tool (script is then NAME's index, 0 for none) */
 
 typedef struct host_args {
   int argc;
@@ -27,6 +29,7 @@ typedef struct host_args {
   int script;        /* index of the script name in argv, or 0 */
   int first_lua;     /* options are argv[1 .. script-1] (or argc-1) */
   int flags;
+  int tool_status;   /* -m: the tool's exit status */
   unsigned char *host_arg;  /* host_arg[i]: argv[i] belongs to a host option */
   fbh_options opts;
 } host_args;
@@ -66,6 +69,11 @@ static int collect_args(host_args *a) {
       case 'W': if (s[2]) goto bad; break;
       case 'i': if (s[2]) goto bad; a->flags |= HAS_I; break;  /* the REPL's banner names the version */
       case 'v': if (s[2]) goto bad; a->flags |= HAS_V; break;
+      case 'm':  /* like python -m: NAME and everything after it belong to the tool */
+        if (s[2]) goto bad;
+        a->flags |= HAS_M;
+        a->script = (i + 1 < a->argc) ? i + 1 : 0;
+        return 0;
       case 'e': a->flags |= HAS_E; /* fall through */
       case 'l':
         if (s[2] == '\0') {
@@ -189,8 +197,15 @@ static int protected_main(lua_State *L) {
   fbh_signals_install(L);
   if (!(a->flags & HAS_BIG_E) && handle_luainit(L) != LUA_OK) return 0;
   if (!run_args(L, a)) return 0;
-  if (a->script > 0 && handle_script(L, a->argv, a->script) != LUA_OK) return 0;
-  if (a->flags & HAS_I) {
+  if (a->flags & HAS_M) {
+    a->tool_status = fbh_tool_run(L, a->argc, a->argv, a->script);
+    if (a->tool_status < 0) return 0;
+  } else if (a->script > 0 && handle_script(L, a->argv, a->script) != LUA_OK) {
+    return 0;
+  }
+  if (a->flags & HAS_M) {
+    /* a tool is the whole run */
+  } else if (a->flags & HAS_I) {
     fbh_repl_run(L, &a->opts);
   } else if (a->script == 0 && !(a->flags & (HAS_E | HAS_V))) {
     if (isatty(STDIN_FILENO)) {
@@ -237,5 +252,6 @@ int main(int argc, char **argv) {
   fbh_report(L, status);
   lua_close(L);
   free(a.host_arg);
+  if (ok && status == LUA_OK && a.tool_status > 0) return a.tool_status;
   return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -9,7 +9,7 @@
 --   j:close()                                       -> true | nil, err
 --   journal.load(path)          -> last item record by scoped key, info   (small journals: tests)
 --   journal.records(path)       -> iterator over every decoded line
---   journal.write_offsets(path) -> byte offsets of the write lines, info  (undo reads them back)
+--   journal.write_offsets(path) -> byte offsets of the write lines, info, their line numbers
 --   journal.read_at(file, offset) -> the decoded line at offset
 --
 -- Lines, each one JSON object ending in "ts" (the time it was written):
@@ -133,12 +133,13 @@ local STATUS_NAME = { "ok", "skipped", "failed" }
 local BLOCK = 1 << 20
 local TAIL = '^,"ts":"%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ"}'   -- 29 characters
 
--- Calls fn(buf, s, e, offset) for each line ending in "\n" (buf:sub(s, e) is the line without
--- it; offset its position in the file, from 0). Returns info: ends_with_newline, bytes.
+-- Calls fn(buf, s, e, offset, line) for each line ending in "\n" (buf:sub(s, e) is the line
+-- without it; offset its position in the file, from 0; line its number, from 1). Returns info:
+-- ends_with_newline, bytes.
 -- A block of NUL bytes with no newline ends the scan: what a power cut can leave at the end of
 -- a file, and all /dev/full ever returns.
 local function scan(f, fn)
-  local carry, base = "", 0   -- base: file offset of buf's first byte
+  local carry, base, lines = "", 0, 0   -- base: file offset of buf's first byte
   local info = { ends_with_newline = true, bytes = 0 }
   while true do
     local chunk = f:read(BLOCK)
@@ -153,7 +154,8 @@ local function scan(f, fn)
     while true do
       local nl = find(buf, "\n", pos, true)
       if not nl then break end
-      if nl > pos then fn(buf, pos, nl - 1, base + pos - 1) end
+      lines = lines + 1
+      if nl > pos then fn(buf, pos, nl - 1, base + pos - 1, lines) end
       pos = nl + 1
     end
     carry = sub(buf, pos)
@@ -207,7 +209,7 @@ local function head_of_record(rec)
   return "torn"
 end
 
--- fn(kind, key, scope, ..., offset) for every line of the file at path; returns info with
+-- fn(kind, key, scope, ..., offset[, line]) for every line of the file at path; returns info with
 -- counts records (item lines), writes, torn, and exists. A missing file is an empty journal.
 local function each_head(path, fn)
   local counts = { records = 0, writes = 0, torn = 0, exists = false }
@@ -217,7 +219,7 @@ local function each_head(path, fn)
     return counts
   end
   counts.exists = true
-  local info = scan(f, function(buf, s, e, offset)
+  local info = scan(f, function(buf, s, e, offset, line)
     local kind, a, b, c, d, x, y = head(buf, s, e)
     if kind == nil then kind, a, b, c, d, x, y = head_of_record(decode_any(sub(buf, s, e))) end
     if kind == "item" then
@@ -225,7 +227,7 @@ local function each_head(path, fn)
       fn(kind, a, b, c, d, offset)
     elseif kind == "write" then
       counts.writes = counts.writes + 1
-      fn(kind, a, b, c, d, x, y, offset)
+      fn(kind, a, b, c, d, x, y, offset, line)
     elseif kind == "torn" then
       counts.torn = counts.torn + 1
     end
@@ -280,13 +282,16 @@ function journal.load(path)
   return entries, info
 end
 
--- The byte offsets of the write lines, in file order, and the counts.
+-- The byte offsets of the write lines, in file order, their line numbers, and the counts.
 function journal.write_offsets(path)
-  local offsets = {}
-  local info = each_head(path, function(kind, _, _, _, _, _, _, offset)
-    if kind == "write" then offsets[#offsets + 1] = offset end
+  local offsets, lines = {}, {}
+  local info = each_head(path, function(kind, _, _, _, _, _, _, offset, line)
+    if kind == "write" then
+      offsets[#offsets + 1] = offset
+      lines[#lines + 1] = line
+    end
   end)
-  return offsets, info
+  return offsets, info, lines
 end
 
 function journal.read_at(f, offset)
