@@ -331,7 +331,7 @@ function journal.open(path, opts)
     self.file = f
     self.last_sync = self.now()
     if not info.ends_with_newline then
-      local ok, werr = self:_append("\n")
+      local ok, _, werr = self:_append("\n")
       if not ok then f:close(); self.file = nil; return nil, werr end
     end
   end
@@ -380,7 +380,7 @@ function journal:_append(line)
   if not done then ok, err = nil, ok end
   if not ok then
     self.broken = "cannot write journal " .. self.path .. ": " .. tostring(err)
-    return nil, self.broken
+    return nil, self.broken, err
   end
   self.size = self.size + #line
   self.written, self.unsynced = self.written + 1, self.unsynced + 1

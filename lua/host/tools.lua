@@ -84,6 +84,15 @@ function tools.parser(name, description, epilog)
   return p, parse
 end
 
+-- An argparse converter for a whole number >= 1, answering in the option's own name.
+function tools.positive(option)
+  return function(v)
+    local n = math.tointeger(tonumber(v))
+    if n and n >= 1 then return n end
+    return nil, option .. " wants a whole number >= 1, not '" .. v .. "'"
+  end
+end
+
 -- The exit status a bulk run's summary calls for.
 function tools.status(s)
   if s.stopped == "daily_quota" then return tools.QUOTA end

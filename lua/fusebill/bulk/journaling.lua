@@ -76,7 +76,10 @@ local function handler_for(run)
     return table.unpack(res, 1, res.n)
   end
 
+  -- a write made by a run killed before its line: recorded once (a run killed after the write
+  -- line but before the item's own line has it already)
   function h.recovered(r, id, before, body, after, intent)
+    if h.done(r, id, intent) ~= nil then return end
     local state = run.in_flight[coroutine.running()]
     state.sent = state.sent + 1
     local ok, jerr = jn:record_write(state.key, { resource = r.name, id = math.tointeger(tonumber(id)) or id,
