@@ -169,6 +169,11 @@ function outcome.settle(run, key, r, extra)
     if run.opts.stop_on_error then outcome.stop(run, "error") end
   elseif result == "ok" and extra.done_before then
     outcome.journal_skipped(run, key, "ok", extra.item)
+    -- the journal learns the item as it is now, so the next rerun skips it without fn (and an
+    -- item whose write line made it but not its own line, killed in between, gets one)
+    if run.journal and not extra.dry and not run.journal:record(key, "ok", nil, { input = extra.input }) then
+      journal_failed(run)
+    end
     return
   end
   extra.err = err
