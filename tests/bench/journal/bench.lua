@@ -32,7 +32,6 @@ local function write_items()
   local status, body = sb:request("GET", "/_sandbox/state", { key = false, timeout = 120 })
   assert(status == 200, "state dump: " .. tostring(status))
   local codes = cjson.decode(body).salesTrackingCodes
-  body = nil
   for _, n in ipairs(SIZES) do
     local f = assert(io.open(dir .. "/items-" .. n .. ".jsonl", "wb"))
     for i = 1, n do f:write(cjson.encode(codes[i]), "\n") end
