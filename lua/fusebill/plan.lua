@@ -43,11 +43,9 @@ function plan.watcher(path)
   local handler = {}
   function handler.put(r, id, before, body)
     id = math.tointeger(tonumber(id)) or id
-    if before == nil then
-      local cur, gerr = r:get(id)
-      if cur == nil then return nil, gerr end
-      before = cur
-    end
+    local gerr
+    before, gerr = require("fusebill.writes").before(r, id, before)
+    if before == nil then return nil, gerr end
     local after = update.would_be(r.schema, before, body)
     local changes = diff.compute(before, after)
     diff.notify(changes, "plan: " .. r.name .. " " .. tostring(id),

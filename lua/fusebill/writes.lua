@@ -40,6 +40,12 @@ function writes.observe(watch)
   end
 end
 
+-- For handlers: the record before the write, as given, or read now (a plain edit).
+function writes.before(r, id, before)
+  if before ~= nil then return before end
+  return r:get(id)
+end
+
 function writes.put(r, id, before, body, json, intent)
   local h = watchers[1] and handler()
   if h then return h.put(r, id, before, body, json, intent) end

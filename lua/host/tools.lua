@@ -93,6 +93,22 @@ function tools.positive(option)
   end
 end
 
+-- The options every tool that is a bulk run takes (what: "line of the plan", "write undone").
+function tools.bulk_options(p, what, journal_default)
+  p:option("--journal", "journal of this run (default: " .. journal_default .. ")"):argname("FILE"):target("own_journal")
+  p:option("--concurrency", "requests in flight"):argname("N"):convert(tools.positive("--concurrency"))
+  p:option("--report", "report file (.csv or .jsonl), one row per " .. what):argname("FILE")
+  p:flag("--skip-failed", "on a rerun, leave alone what failed before")
+end
+
+-- fusebill.each's options for such a tool: o from its parser; items are tables with the
+-- fields key, text (a line: what identifies the item's intent), line, resource and id.
+function tools.each_options(o, journal, total)
+  return { journal = journal, concurrency = o.concurrency, report = o.report, total = total,
+    skip_failed = o.skip_failed or nil, key = function(item) return item.key end,
+    input = function(item) return item.text end, report_columns = { "line", "resource", "id" } }
+end
+
 -- The exit status a bulk run's summary calls for.
 function tools.status(s)
   if s.stopped == "daily_quota" then return tools.QUOTA end

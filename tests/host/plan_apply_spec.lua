@@ -109,5 +109,13 @@ describe("fusebill --plan and -m apply", function()
     out, code = hostrun.run(hostrun.cmd(sb, "--plan " .. q(ppath) .. " --dry-run -e ''"))
     assert.is_true(code ~= 0, out)
     assert.matches("%-%-plan and %-%-dry%-run do not go together", out)
+    -- a write outside fusebill.each is planned too, and returns the record as it would be
+    local mark = hostrun.log_mark(sb)
+    out, code = hostrun.run(hostrun.cmd(sb, "--plan " .. q(ppath) .. " -e " .. q(
+      'local c = assert(require("fusebill").client().customers:update(1, { title = "Dr" })) print(c.title)')))
+    assert.equal(0, code, out)
+    assert.matches("^Dr\n", out)
+    assert.equal(1, plan.count(ppath))
+    assert.equal(0, hostrun.puts(sb, mark))
   end)
 end)

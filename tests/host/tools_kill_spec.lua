@@ -50,6 +50,16 @@ local function kill_and_finish(cmd, jpath, n)
   return hostrun.run(cmd)
 end
 
+-- the sandbox's state, and a plan of SCRIPT made against it (in a new folder)
+local function planned(sb)
+  local dir, script = hostrun.script(SCRIPT)
+  local before = hostrun.state(sb)
+  local ppath = dir .. "/s.plan"
+  local out, code = hostrun.run(hostrun.cmd(sb, "--plan " .. q(ppath) .. " " .. q(script)))
+  assert.equal(0, code, out)
+  return before, ppath, dir, script
+end
+
 describe("apply and undo killed with SIGKILL", function()
   it("are rerun to the end with every write made once and the exact end state", function()
     local seed = os.time()
@@ -57,18 +67,13 @@ describe("apply and undo killed with SIGKILL", function()
     local sb = sandbox.start{ args = ARGS }
     local twin = sandbox.start{ args = ARGS }
     finally(function() sb:stop(); twin:stop() end)
-    local dir = hostrun.tmpdir()
+    local before, ppath, dir, script = planned(sb)
     finally(function() hostrun.rmdir(dir) end)
-    local script, ppath = dir .. "/s.lua", dir .. "/s.plan"
-    hostrun.write(script, SCRIPT)
-    local before = hostrun.state(sb)
-    local out, code = hostrun.run(hostrun.cmd(sb, "--plan " .. q(ppath) .. " " .. q(script)))
-    assert.equal(0, code, out)
     local n = plan.count(ppath)
     assert.equal(48 + 206, n)
 
     local mark = hostrun.log_mark(sb)
-    out, code = kill_and_finish(hostrun.cmd(sb, "--concurrency 4 -m apply " .. q(ppath), true),
+    local out, code = kill_and_finish(hostrun.cmd(sb, "--concurrency 4 -m apply " .. q(ppath), true),
       ppath .. ".journal", n)
     assert.equal(0, code, "seed " .. seed .. "\n" .. out)
     assert.equal(n, hostrun.puts(sb, mark), "seed " .. seed)
@@ -87,19 +92,14 @@ describe("apply and undo killed with SIGKILL", function()
   it("take a write found made (killed after sending, before its line) as done, and still undo it", function()
     local sb = sandbox.start{ args = { "--rate-limit", "none", "--customers", "2", "--codes", "4" } }
     finally(function() sb:stop() end)
-    local dir = hostrun.tmpdir()
+    local before, ppath, dir = planned(sb)
     finally(function() hostrun.rmdir(dir) end)
-    local script, ppath = dir .. "/s.lua", dir .. "/s.plan"
-    hostrun.write(script, SCRIPT)
-    local before = hostrun.state(sb)
-    local out, code = hostrun.run(hostrun.cmd(sb, "--plan " .. q(ppath) .. " " .. q(script)))
-    assert.equal(0, code, out)
     -- the crash window, made by hand: code 3's write reaches the server, nothing is journaled
     local fb = sb:client()
     local c3 = assert(fb.sales_tracking_codes:get(3))
     assert(fb.sales_tracking_codes:edit{ id = 3, code = c3.code, name = "Killed 3" })
     local mark = hostrun.log_mark(sb)
-    out, code = hostrun.run(hostrun.cmd(sb, "-m apply " .. q(ppath)))
+    local out, code = hostrun.run(hostrun.cmd(sb, "-m apply " .. q(ppath)))
     assert.equal(0, code, out)
     assert.equal(plan.count(ppath) - 1, hostrun.puts(sb, mark))
     local recovered = 0

@@ -58,10 +58,9 @@ describe("fusebill -m undo", function()
   it("puts back every record a journaled run changed, except three changed since: named, exit 3", function()
     local sb = sandbox.start{ args = { "--rate-limit", "none", table.unpack(SIZES) } }
     finally(function() sb:stop() end)
-    local dir = hostrun.tmpdir()
+    local dir, script = hostrun.script(MISTAKE)
     finally(function() hostrun.rmdir(dir) end)
-    local script, jpath = dir .. "/mistake.lua", dir .. "/run.journal"
-    hostrun.write(script, MISTAKE)
+    local jpath = dir .. "/run.journal"
     local before = hostrun.state(sb)
 
     local out, code = hostrun.run(hostrun.cmd(sb, "--journal " .. q(jpath) .. " --concurrency 8 " .. q(script) ..
@@ -118,10 +117,9 @@ describe("fusebill -m undo", function()
   it("resumes: a rerun of a finished undo sends nothing; --force puts back a record changed since", function()
     local sb = sandbox.start{ args = { "--rate-limit", "none", "--customers", "10", "--codes", "10", "--items", "4" } }
     finally(function() sb:stop() end)
-    local dir = hostrun.tmpdir()
+    local dir, script = hostrun.script(MISTAKE)
     finally(function() hostrun.rmdir(dir) end)
-    local script, jpath = dir .. "/mistake.lua", dir .. "/run.journal"
-    hostrun.write(script, MISTAKE)
+    local jpath = dir .. "/run.journal"
     local before = hostrun.state(sb)
     local out, code = hostrun.run(hostrun.cmd(sb, "--journal " .. q(jpath) .. " " .. q(script) .. " 12"))
     assert.equal(0, code, out)

@@ -7,6 +7,7 @@
 --   hostrun.run(cmd)                      -> stdout and stderr together, exit status
 --   hostrun.spawn(cmd, out_path)          -> pid, pipe: cmd in the background (pipe:close() waits)
 --   hostrun.tmpdir(), hostrun.rmdir(dir), hostrun.write(path, text)
+--   hostrun.script(text)                  -> a new folder and the path of a script holding text
 --   hostrun.state(sb)                     -> the sandbox's records by kind and id, without the
 --                                            modification times a PUT sets
 --   hostrun.puts(sb, since)               -> PUTs the sandbox applied after log entry `since`
@@ -58,6 +59,13 @@ end
 
 M.write = sandbox.write_file
 M.read = sandbox.read_file
+
+function M.script(text)
+  local dir = M.tmpdir()
+  local path = dir .. "/script.lua"
+  M.write(path, text)
+  return dir, path
+end
 
 local KINDS = { customers = "customers", salesTrackingCodes = "codes", trackedItems = "items" }
 

@@ -62,11 +62,9 @@ local function handler_for(run)
     local after = h.done(r, id, intent)
     if after ~= nil then return after end
     id = math.tointeger(tonumber(id)) or id
-    if before == nil then
-      local current, err = r:get(id)
-      if current == nil then return nil, err end
-      before = current
-    end
+    local err
+    before, err = writes.before(r, id, before)
+    if before == nil then return nil, err end
     local res = table.pack(r.client:request("PUT", r.put_path, json))
     state.sent = state.sent + 1
     local v = res[1]

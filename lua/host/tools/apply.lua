@@ -22,10 +22,7 @@ Exit status: 0 all written, 3 some refused or failed, 4 authentication, 5 daily 
 local function parse_args(args)
   local p, parse = tools.parser("apply", "Send exactly the writes of a plan made with --plan.", HELP_EPILOG)
   p:argument("plan", "the plan file (JSON Lines, one write per line)"):argname("PLAN")
-  p:option("--journal", "journal of this apply (default: PLAN.journal)"):argname("FILE")
-  p:option("--concurrency", "requests in flight"):argname("N"):convert(tools.positive("--concurrency"))
-  p:option("--report", "report file (.csv or .jsonl), one row per line of the plan"):argname("FILE")
-  p:flag("--skip-failed", "on a rerun, leave the lines that failed before alone")
+  tools.bulk_options(p, "line of the plan", "PLAN.journal")
   return parse(args)
 end
 
@@ -68,7 +65,7 @@ function apply.main(args)
   end
   readable:close()
   local host = require("fusebill.core").host_options() or {}
-  local journal = o.journal or host.journal or (o.plan .. ".journal")
+  local journal = o.own_journal or host.journal or (o.plan .. ".journal")
   if journal == o.plan then
     io.stderr:write("fusebill -m apply: the journal cannot be the plan itself\n")
     return tools.USAGE
@@ -78,11 +75,7 @@ function apply.main(args)
   local s = fusebill.each(function()
     local e = entries()
     return e and item_of(e)
-  end, {
-    journal = journal, concurrency = o.concurrency, report = o.report, total = plan.count(o.plan),
-    skip_failed = o.skip_failed or nil, key = function(e) return e.key end,
-    input = function(e) return e.text end, report_columns = { "line", "resource", "id" },
-  }, function(e) return apply_line(fb, lock, e) end)
+  end, tools.each_options(o, journal, plan.count(o.plan)), function(e) return apply_line(fb, lock, e) end)
   return tools.status(s)
 end
 

@@ -26,10 +26,7 @@ local function parse_args(args)
   local p, parse = tools.parser("undo", "Put back every record a journaled run changed.", HELP_EPILOG)
   p:argument("journal", "the journal of the run to undo"):argname("JOURNAL")
   p:flag("--force", "put records back even if someone changed them since")
-  p:option("--journal", "journal of this undo (default: JOURNAL.undo)"):argname("FILE"):target("undo_journal")
-  p:option("--concurrency", "requests in flight"):argname("N"):convert(tools.positive("--concurrency"))
-  p:option("--report", "report file (.csv or .jsonl), one row per write undone"):argname("FILE")
-  p:flag("--skip-failed", "on a rerun, leave the writes that failed to undo before alone")
+  tools.bulk_options(p, "write undone", "JOURNAL.undo")
   return parse(args)
 end
 
@@ -89,19 +86,17 @@ function undo.main(args)
     return tools.USAGE
   end
   readable:close()
-  local own = o.undo_journal or (o.journal .. ".undo")
+  local fusebill = require "fusebill"
+  local host = require("fusebill.core").host_options() or {}
+  local own = o.own_journal or host.journal or (o.journal .. ".undo")
   if own == o.journal then
     io.stderr:write("fusebill -m undo: the undo's journal cannot be the journal it undoes\n")
     return tools.USAGE
   end
-  local fusebill = require "fusebill"
   local fb, lock = fusebill.client(), tools.record_lock()
   local items, total = newest_first(o.journal)
-  local s = fusebill.each(items, {
-    journal = own, concurrency = o.concurrency, report = o.report, total = total,
-    skip_failed = o.skip_failed or nil, key = function(item) return item.key end,
-    input = function(item) return item.text end, report_columns = { "line", "resource", "id" },
-  }, function(item) return undo_write(fb, lock, o.force, item) end)
+  local s = fusebill.each(items, tools.each_options(o, own, total),
+    function(item) return undo_write(fb, lock, o.force, item) end)
   return tools.status(s)
 end
 
