@@ -101,6 +101,25 @@ function tools.bulk_options(p, what, journal_default)
   p:flag("--skip-failed", "on a rerun, leave alone what failed before")
 end
 
+-- The file such a tool reads (what: "plan", "journal") and the journal it writes: its own
+-- --journal, else the host's, else the file's name plus suffix; never the file itself. Needs
+-- fusebill loaded. Returns the journal, or nil and the exit status after saying what is wrong.
+function tools.journal_for(name, input, what, own, suffix)
+  local f = io.open(input, "rb")
+  if not f then
+    say("fusebill -m %s: cannot read %s %s", name, what, input)
+    return nil, tools.USAGE
+  end
+  f:close()
+  local host = require("fusebill.core").host_options() or {}
+  local journal = own or host.journal or (input .. suffix)
+  if journal == input then
+    say("fusebill -m %s: the journal %s is the %s itself: give another file", name, journal, what)
+    return nil, tools.USAGE
+  end
+  return journal
+end
+
 -- fusebill.each's options for such a tool: o from its parser; items are tables with the
 -- fields key, text (a line: what identifies the item's intent), line, resource and id.
 function tools.each_options(o, journal, total)

@@ -58,18 +58,8 @@ function apply.main(args)
   if not o then return status end
   local fusebill = require "fusebill"   -- first: it builds fusebill.core, which the rest needs
   local plan = require "fusebill.plan"
-  local readable = io.open(o.plan, "rb")
-  if not readable then
-    io.stderr:write("fusebill -m apply: cannot read plan ", o.plan, "\n")
-    return tools.USAGE
-  end
-  readable:close()
-  local host = require("fusebill.core").host_options() or {}
-  local journal = o.own_journal or host.journal or (o.plan .. ".journal")
-  if journal == o.plan then
-    io.stderr:write("fusebill -m apply: the journal cannot be the plan itself\n")
-    return tools.USAGE
-  end
+  local journal, jstatus = tools.journal_for("apply", o.plan, "plan", o.own_journal, ".journal")
+  if not journal then return jstatus end
   local fb, lock = fusebill.client(), tools.record_lock()
   local entries = plan.entries(o.plan)
   local s = fusebill.each(function()

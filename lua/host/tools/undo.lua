@@ -80,19 +80,9 @@ end
 function undo.main(args)
   local o, status = parse_args(args)
   if not o then return status end
-  local readable = io.open(o.journal, "rb")
-  if not readable then
-    io.stderr:write("fusebill -m undo: cannot read journal ", o.journal, "\n")
-    return tools.USAGE
-  end
-  readable:close()
   local fusebill = require "fusebill"
-  local host = require("fusebill.core").host_options() or {}
-  local own = o.own_journal or host.journal or (o.journal .. ".undo")
-  if own == o.journal then
-    io.stderr:write("fusebill -m undo: the undo's journal cannot be the journal it undoes\n")
-    return tools.USAGE
-  end
+  local own, jstatus = tools.journal_for("undo", o.journal, "journal", o.own_journal, ".undo")
+  if not own then return jstatus end
   local fb, lock = fusebill.client(), tools.record_lock()
   local items, total = newest_first(o.journal)
   local s = fusebill.each(items, tools.each_options(o, own, total),
