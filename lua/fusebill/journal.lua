@@ -29,11 +29,11 @@
 -- outside scope "1" carries it as "scope", and lookups only see their own scope's lines.
 --
 -- Memory. A journal of 300,000 customer writes is over a gigabyte: it is never read whole.
--- open() streams it a megabyte at a time and keeps an index of 64-bit integers only: per item,
+-- open() streams it 64 KB at a time and keeps an index of 64-bit integers only: per item,
 -- hash(scope, key) -> its last status and input digest; per write, hash(scope, key, resource,
 -- id) -> the line's offset and part of its change digest (the line, read back for the
--- after-state, confirms the rest). About 50 bytes an item. The fields the index needs come
--- first on each line, so most lines are read with a few anchored patterns, never decoded.
+-- after-state, confirms the rest). About 80 bytes an item with one write. The fields the
+-- index needs come first on each line, so most lines are read with one anchored pattern.
 -- The index holds what the file held at open(): a run's own lines are not added to it.
 --
 -- Durability. Each line is one write of the whole line followed by a flush, so once a record
