@@ -197,15 +197,13 @@ static int protected_main(lua_State *L) {
   fbh_signals_install(L);
   if (!(a->flags & HAS_BIG_E) && handle_luainit(L) != LUA_OK) return 0;
   if (!run_args(L, a)) return 0;
-  if (a->flags & HAS_M) {
+  if (a->flags & HAS_M) {  /* a tool is the whole run */
     a->tool_status = fbh_tool_run(L, a->argc, a->argv, a->script);
-    if (a->tool_status < 0) return 0;
-  } else if (a->script > 0 && handle_script(L, a->argv, a->script) != LUA_OK) {
-    return 0;
+    lua_pushboolean(L, a->tool_status >= 0);
+    return 1;
   }
-  if (a->flags & HAS_M) {
-    /* a tool is the whole run */
-  } else if (a->flags & HAS_I) {
+  if (a->script > 0 && handle_script(L, a->argv, a->script) != LUA_OK) return 0;
+  if (a->flags & HAS_I) {
     fbh_repl_run(L, &a->opts);
   } else if (a->script == 0 && !(a->flags & (HAS_E | HAS_V))) {
     if (isatty(STDIN_FILENO)) {
