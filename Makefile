@@ -40,7 +40,7 @@ ENGINE_API_SRC = core/engine/fb_engine.c
 CJSON_SRC      = core/engine/fb_cjson.c
 # core/host: the fusebill program, and the table its plugin exports.
 HOST_SRC       = $(addprefix core/host/,main.c fbh_options.c fbh_check.c fbh_connect.c fbh_run.c fbh_repl.c \
-                   fbh_plugin.c)
+                   fbh_plugin.c fbh_tools.c)
 PLUGIN_SRC     = core/host/fbh_plugin_table.c
 # core/sandbox: the sandbox server; main.c is fusebill-sandbox's entry point.
 SANDBOX_SRC    = $(addprefix core/sandbox/,sbx_server.c sbx_options.c sbx_timer.c)

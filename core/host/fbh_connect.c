@@ -106,6 +106,7 @@ static void push_host_table(lua_State *L, const fbh_options *o) {
   if (o->concurrency > 0) { lua_pushinteger(L, o->concurrency); lua_setfield(L, -2, "concurrency"); }
   if (o->dry_run) set_true(L, "dry_run");
   if (o->journal) set_string(L, "journal", o->journal);
+  if (o->plan) set_string(L, "plan", o->plan);
   if (o->skip_failed) set_true(L, "skip_failed");
   if (o->verbose) set_true(L, "verbose");
 }

@@ -23,6 +23,7 @@ void fbh_options_init(fbh_options *o) {
 void fbh_usage(FILE *out) {
   fprintf(out,
     "usage: %s [options] [script [args]]\n"
+    "       %s [options] -m NAME [args]   (a tool: apply, undo, ...; -m alone lists them)\n"
     "Runs a Lua 5.4 script (or a REPL) with the fusebill module and a configured client.\n"
     "\n"
     "Lua options (as lua5.4):\n"
@@ -44,6 +45,8 @@ void fbh_usage(FILE *out) {
     "  --sandbox-opt 'ARGS'  options for the sandbox, e.g. '--latency 500 --faults ...'\n"
     "                        (repeatable; see fusebill-sandbox --help)\n"
     "  --dry-run             edits send no write; print a diff of what would change\n"
+    "  --plan FILE           send no write; write each one the run would make to FILE\n"
+    "                        (review it, then: fusebill -m apply FILE)\n"
     "  --journal FILE        journal for bulk runs (a rerun skips finished items)\n"
     "  --skip-failed         with --journal: a rerun leaves items that failed alone too\n"
     "  --concurrency N       requests in flight in fusebill.each (1 to 1000)\n"
@@ -62,7 +65,7 @@ void fbh_usage(FILE *out) {
     "Exit status: 0 success, 1 the script raised an error, 2 a command-line or\n"
     "environment mistake, 3 some item failed, 4 authentication failed, 5 the daily\n"
     "request quota is spent, 130 interrupted; os.exit(n) gives n.\n",
-    fbh_progname, FBH_DEFAULT_BASE_URL);
+    fbh_progname, fbh_progname, FBH_DEFAULT_BASE_URL);
 }
 
 /* Splits a --sandbox-opt string on blanks (single or double quotes group words). */
@@ -122,6 +125,11 @@ static int set_journal(fbh_options *o, const char *f, const char *v) {
   return fbh_check_writable(f, v);
 }
 
+static int set_plan(fbh_options *o, const char *f, const char *v) {
+  o->plan = v;
+  return fbh_check_writable(f, v);
+}
+
 static int set_cacert(fbh_options *o, const char *f, const char *v) {
   o->cacert = v;
   return fbh_check_readable(f, v);
@@ -163,6 +171,7 @@ static const flag_def flags[] = {
   { "--sandbox-opt", NULL, "'ARGS'", set_sandbox_opt },
   { "--dry-run", NULL, NULL, set_dry_run },
   { "--journal", NULL, "FILE", set_journal },
+  { "--plan", NULL, "FILE", set_plan },
   { "--skip-failed", NULL, NULL, set_skip_failed },
   { "--concurrency", NULL, "N", set_concurrency },
   { "--rate-limit", NULL, "N|auto|none", set_rate_limit },
@@ -278,6 +287,8 @@ int fbh_options_resolve(fbh_options *o) {
   fbh_connect_at_exit(o);
   if (o->sandbox && o->base_url)
     return fbh_usage_error("--sandbox and --base-url cannot go together (--sandbox brings its own URL)");
+  if (o->plan && o->dry_run)   /* a dry run's edits stop before the write that --plan records */
+    return fbh_usage_error("--plan and --dry-run do not go together (--plan already sends no write)");
   if (resolve_key(o) != 0) return -1;
   if (o->api_key && o->base_url && fbh_check_url_for_key("--base-url", o->base_url) != 0) return -1;
   if (!o->sandbox && !o->api_key && !o->base_url) o->auto_sandbox = 1;

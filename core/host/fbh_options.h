@@ -23,6 +23,7 @@ typedef struct fbh_options {
   int sandbox_argc;
   char *sandbox_argv[FBH_MAX_SANDBOX_ARGS];
   int dry_run;
+  const char *plan;             /* --plan FILE: no write sent, each one written to FILE */
   const char *journal;
   int skip_failed;              /* --skip-failed: a journaled rerun leaves failed items alone */
   long concurrency;             /* 0 = not given */

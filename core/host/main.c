@@ -19,6 +19,7 @@
 #include "fbh_options.h"
 #include "fbh_run.h"
 #include "fbh_repl.h"
+#include "fbh_tools.h"
 
 /* Flags collected from the command line. */
 #define HAS_ERROR 1   /* bad option */
@@ -26,6 +27,7 @@
 #define HAS_V 4       /* -v */
 #define HAS_E 8       /* -e */
 #define HAS_BIG_E 16  /* -E */
+#define HAS_M 32      /* -m NAME: a tool (script is then NAME's index, 0 for none) */
 
 typedef struct host_args {
   int argc;
@@ -69,6 +71,11 @@ static int collect_args(host_args *a) {
       case 'W': if (s[2]) goto bad; break;
       case 'i': if (s[2]) goto bad; a->flags |= HAS_I; break;  /* the REPL's banner names the version */
       case 'v': if (s[2]) goto bad; a->flags |= HAS_V; break;
+      case 'm':  /* like python -m: NAME and everything after it belong to the tool */
+        if (s[2]) goto bad;
+        a->flags |= HAS_M;
+        a->script = (i + 1 < a->argc) ? i + 1 : 0;
+        return 0;
       case 'e': a->flags |= HAS_E; /* fall through */
       case 'l':
         if (s[2] == '\0') {
@@ -234,6 +241,11 @@ static int protected_main(lua_State *L) {
   fbh_signals_install(L);
   if (!(a->flags & HAS_BIG_E) && (a->status = handle_luainit(L)) != 0) return 0;
   if ((a->status = run_args(L, a)) != 0) return 0;
+  if (a->flags & HAS_M) {  /* a tool is the whole run, and its status is the program's */
+    int st = fbh_tool_run(L, a->argc, a->argv, a->script);
+    a->status = st >= 0 ? st : fbh_failure_status();
+    return 0;
+  }
   if (a->script > 0 && (a->status = handle_script(L, a->argv, a->script)) != 0) return 0;
   if (wants_repl(a)) {
     fbh_repl_run(L, &a->opts);   /* an interactive session ends with 0 */

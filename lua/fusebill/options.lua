@@ -85,7 +85,8 @@ local CLIENT = {
 }
 
 local HOST = { sandbox = { rule = "boolean", flag = "--sandbox" },
-               skip_failed = { rule = "boolean", flag = "--skip-failed" } }
+               skip_failed = { rule = "boolean", flag = "--skip-failed" },
+               plan = { rule = nonempty_string, expect = "a file name", flag = "--plan", parse = "string" } }
 for k, v in pairs(CLIENT) do HOST[k] = v end
 
 local RETRY = {
@@ -100,7 +101,14 @@ local EACH = {
   journal = { rule = function(v) return v == false or nonempty_string(v) end,
               expect = "a file name, or false for none" },
   key = { rule = "function" },
-  retry_failed = { rule = "boolean" },
+  retry_failed = { rule = "boolean" },   -- the earlier spelling: false is skip_failed = true
+  skip_failed = { rule = "boolean" },
+  input = { rule = "function" },
+  report_columns = { rule = function(v)
+    if type(v) ~= "table" then return false end
+    for _, c in ipairs(v) do if type(c) ~= "string" then return false end end
+    return true
+  end, expect = "a list of column names" },
   stop_on_error = { rule = "boolean" },
   limit = { rule = nonneg_whole, expect = "a whole number >= 0" },
   report = { rule = nonempty_string, expect = "a file name ending in .csv or .jsonl" },

@@ -2,7 +2,8 @@
 -- fb.purchase_product_items, fb.subscription_product_items.
 --
 --   r:get(id)                -> object | nil, err
---   r:edit(body)             -> object | nil, err     faithful PUT (id in the body)
+--   r:edit(body[, current])  -> object | nil, err     faithful PUT (id in the body);
+--                                                     current: the record as read, if read
 --   r:update(id, changes)    -> object | nil, err     GET, merge, PUT back
 --   customers:list{...}, sales_tracking_codes:list{...}, subscription_product_items:list{...}
 --                            -> iterator over every item of every page (raises err on failure)
@@ -12,6 +13,7 @@
 -- (fb.dry_run) edit and update GET the current state, print a diff to stderr and return the
 -- would-be object; fb:last_meta() then holds that GET's meta with dry_run = true and the
 -- changes list.
+-- Every PUT goes through fusebill.writes, which a journaled run or a plan watches.
 -- Ids are positive whole numbers or strings of digits. Any other string or number is a
 -- run-time validation error (nil, err: a CSV cell is data); an id of another type, or a
 -- body or changes that are not tables, is a programming error and raises.
@@ -22,6 +24,7 @@ local validate = require "fusebill.validate"
 local options = require "fusebill.options"
 local json = require "fusebill.json"
 local update = require "fusebill.update"
+local writes = require "fusebill.writes"
 
 local M = {}
 
@@ -75,7 +78,7 @@ function Resource:_dry(current, body, label, id)
 end
 
 -- PUTs a body that passed validation (or, in a dry run, predicts it).
-function Resource:_put(body, label, id, current)
+function Resource:_put(body, label, id, current, intent)
   if self.fb.dry_run then
     if not current then
       local err
@@ -86,16 +89,16 @@ function Resource:_put(body, label, id, current)
   end
   local text, jerr = json.body(self.compiled, body)
   if not text then return nil, self:_encode_error(jerr, label) end
-  return self.client:request("PUT", self.put_path, text)
+  return writes.put(self, id, current, body, text, intent)
 end
 
-function Resource:edit(body)
+function Resource:edit(body, current)
   if type(body) ~= "table" then
     error(self.label_edit .. ": expected a table of fields, got " .. type(body), 2)
   end
   local probs = self.check(body)
   if probs then return nil, verror(probs, self.label_edit, "PUT", self:_path(self.put_path)) end
-  return self:_put(body, self.label_edit, tointeger(tonumber(body.id)))
+  return self:_put(body, self.label_edit, tointeger(tonumber(body.id)), current, body)
 end
 
 -- The problems of update's changes that validation of a body cannot see: names that are
@@ -145,6 +148,8 @@ function Resource:update(id, changes)
     table.sort(probs, function(a, b) return a.field < b.field end)
     return nil, verror(probs, self.label_update, "PUT", self:_path(self.put_path))
   end
+  local done = writes.done(self, n, changes)   -- a journaled rerun finds this change made
+  if done ~= nil then return done end
   local current
   current, err = self:_get(n)
   if not current then return nil, err end
@@ -156,7 +161,7 @@ function Resource:update(id, changes)
   body.id = n
   probs = self.check(body)
   if probs then return nil, verror(probs, self.label_update, "PUT", self:_path(self.put_path)) end
-  return self:_put(body, self.label_update, n, current)
+  return self:_put(body, self.label_update, n, current, changes)
 end
 
 -- ---- lists -----------------------------------------------------------------------------

@@ -97,8 +97,8 @@ describe("the Lua face", function()
       assert.equal(0, code, err)
       local text = sandbox.read_file(report)
       os.remove(report)
-      assert.matches("\n1,ok,1,,", text)
-      assert.matches("\n2,ok,1,,", text)
+      assert.matches("\n1,1,ok,1,,", text)   -- run, key, outcome, attempts, error
+      assert.matches("\n1,2,ok,1,,", text)
     end)
 
     it("a misspelled option raises at the caller's line, naming the valid one", function()

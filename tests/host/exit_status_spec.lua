@@ -64,9 +64,7 @@ describe("exit status", function()
     assert.equal(3, code, err)                       -- left alone, still failed
   end)
 
-  -- Needs reruns to retry an item the journal records as failed (issue 16: --skip-failed
-  -- keeps the old behaviour of skipping it); turn into `it` when that lands.
-  pending("is 0 for a journaled rerun once the failing item's cause is fixed", function()
+  it("is 0 for a journaled rerun once the failing item's cause is fixed", function()
     write_file(rows, "return { { id = 1, title = 'Dr' }, { id = 2, title = 'Sir' } }")
     local code, _, err = retitle("--journal " .. q(journal))
     assert.equal(3, code, err)
