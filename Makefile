@@ -33,7 +33,7 @@ DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua
 # core/engine, libfusebill: ENGINE_SRC and EMBED_SRC are what luaopen_fusebill needs
 # (the Lua C module is exactly these); the engine API (fb_engine.c) and lua-cjson
 # (fb_cjson.c) complete the library for C hosts.
-ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_error.c fb_json.c fb_loop.c fb_lua.c \
+ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_error.c fb_json.c fb_limits.c fb_loop.c fb_lua.c \
                    fb_rate.c fb_request.c fb_retry.c fb_validate.c)
 EMBED_SRC      = core/engine/fb_modules.c
 ENGINE_API_SRC = core/engine/fb_engine.c
@@ -78,6 +78,7 @@ $(BUILD)/obj/engine/%.o: PART_INC = -Icore/engine
 $(BUILD)/obj/host/%.o: PART_INC = -Icore/host -Icore/sandbox
 $(BUILD)/obj/sandbox/%.o: PART_INC = -Icore/sandbox
 $(BUILD)/tests/%: PART_INC = -Icore/sandbox -Itests/lib
+$(BUILD)/tests/engine/%: PART_INC = -Icore/engine -Icore/sandbox -Itests/lib
 $(BUILD)/obj/%.o: core/%.c $(wildcard core/*.h core/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@

@@ -18,7 +18,6 @@
 #define BODY_IDX 4
 #define CALL_IDX 6
 #define MAX_BODY (64u << 20)     /* a response bigger than this is refused */
-#define MAX_429_WAIT 600.0       /* never sleep longer than this on a server's word */
 
 enum { ST_PACE, ST_SENT };
 
@@ -32,6 +31,7 @@ typedef struct fb_call {
   const char *body;        /* the Lua string at BODY_IDX, or NULL */
   size_t body_len;
   int state, attempt, in_flight;
+  unsigned long long seq;  /* the pacer's number for the attempt on the wire */
   int active;              /* counted in client->calls: begun and not yet over */
   double sent_at;
   long status;
@@ -285,11 +285,9 @@ static void log_attempt(const fb_call *c, const char *what, double retry_in) {
 
 /* How long to wait before retrying a 429: Retry-After when given, else until
  * the minute window resets, else ordinary backoff. */
-static double wait_after_429(const fb_call *c, double backoff) {
-  if (c->limits.retry_after >= 0)
-    return c->limits.retry_after > MAX_429_WAIT ? MAX_429_WAIT : c->limits.retry_after;
-  if (c->limits.reset_minute_in >= 0)
-    return (c->limits.reset_minute_in > MAX_429_WAIT ? MAX_429_WAIT : c->limits.reset_minute_in) + 0.01;
+static double wait_after_429(const fb_answer *a, double backoff) {
+  if (a->retry_after >= 0) return a->retry_after > FB_MAX_WAIT ? FB_MAX_WAIT : a->retry_after;
+  if (a->reset_in >= 0) return (a->reset_in > FB_MAX_WAIT ? FB_MAX_WAIT : a->reset_in) + 0.01;
   return backoff;
 }
 
@@ -308,7 +306,9 @@ static int call_finish(lua_State *L, fb_call *c) {
   cl->inflight--;
   c->status = 0;
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
-  fb_rate_observe(&cl->rate, &c->limits, cl->inflight, now);
+  fb_answer answer = { .h = &c->limits, .seq = c->seq, .sent_at = c->sent_at, .now = now,
+                       .status = c->status, .inflight = cl->inflight };
+  fb_rate_observe(&cl->rate, &answer);
 
   if (rc != CURLE_OK) {
     kind = fb_kind_for_curl(rc);
@@ -345,7 +345,7 @@ static int call_finish(lua_State *L, fb_call *c) {
   if (retryable && c->attempt < cl->retry.max_attempts && cl->retry.budget > 0) {
     double delay = fb_retry_backoff(&cl->retry, c->attempt, fb_loop_random(cl->loop));
     if (c->status == 429) {
-      delay = wait_after_429(c, delay);
+      delay = wait_after_429(&answer, delay);
       fb_rate_block_until(&cl->rate, now + delay);   /* every call through this client waits */
     }
     cl->retry.budget--;
@@ -367,7 +367,7 @@ static int call_send(lua_State *L, fb_call *c) {
   fb_client *cl = c->client;
   double now = fb_now(), reset_in;
   if (fb_rate_day_spent(&cl->rate, now, &reset_in)) return push_day_spent(L, c, reset_in);
-  double delay = fb_rate_reserve(&cl->rate, now);
+  double delay = fb_rate_reserve(&cl->rate, now, cl->inflight, &c->seq);
   if (delay > 0) {
     c->wait.easy = NULL;
     c->wait.deadline = now + delay;
