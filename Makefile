@@ -34,7 +34,7 @@ DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua
 # (the Lua C module is exactly these); the engine API (fb_engine.c) and lua-cjson
 # (fb_cjson.c) complete the library for C hosts.
 ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_error.c fb_json.c fb_limits.c fb_loop.c fb_lua.c \
-                   fb_rate.c fb_request.c fb_retry.c fb_validate.c)
+                   fb_rate.c fb_request.c fb_retry.c fb_secret.c fb_validate.c)
 EMBED_SRC      = core/engine/fb_modules.c
 ENGINE_API_SRC = core/engine/fb_engine.c
 CJSON_SRC      = core/engine/fb_cjson.c

@@ -1,12 +1,16 @@
 /* core.client(opts): the userdata behind a `fusebill.new{...}` object.
  *
  * The API key goes into the Authorization header list when the client is made
- * and nowhere else: it is not kept as a field, not returned by options(), and
- * wiped from memory when the client is closed. */
+ * and nowhere else: it is not kept as a field, not returned by options(), kept
+ * out of core dumps (fb_secret.c), and wiped from memory when the client is
+ * closed. It is only ever sent over TLS, or in the clear to this machine itself,
+ * never through a proxy. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <lauxlib.h>
 #include "fb_client.h"
 #include "fusebill.h"
@@ -15,18 +19,32 @@ fb_client *fb_client_check(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, FB_CLIENT_MT);
 }
 
-/* Frees a header list after wiping it: one of its strings holds the key. */
-static void wipe_headers(struct curl_slist *list) {
-  for (struct curl_slist *h = list; h; h = h->next) explicit_bzero(h->data, strlen(h->data));
-  curl_slist_free_all(list);
+void fb_client_push_redacted(lua_State *L, const fb_client *cl, const char *s, size_t len) {
+  const char *key = cl->hl.key;
+  size_t klen = cl->hl.key_len;
+  const char *hit = key && klen ? memmem(s, len, key, klen) : NULL;
+  if (!hit) {
+    lua_pushlstring(L, s, len);
+    return;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  while (hit) {
+    luaL_addlstring(&b, s, (size_t)(hit - s));
+    luaL_addstring(&b, "[redacted]");
+    len -= (size_t)(hit - s) + klen;
+    s = hit + klen;
+    hit = memmem(s, len, key, klen);
+  }
+  luaL_addlstring(&b, s, len);
+  luaL_pushresult(&b);
 }
 
 void fb_client_release(fb_client *cl) {
   if (!cl->closed || cl->calls > 0 || !cl->base_url) return;
-  wipe_headers(cl->headers);
-  wipe_headers(cl->json_headers);
+  fb_header_lists_free(&cl->hl);
   curl_slist_free_all(cl->proxy_headers);
-  cl->headers = cl->json_headers = cl->proxy_headers = NULL;
+  cl->proxy_headers = NULL;
   free(cl->base_url);
   free(cl->cacert);
   free(cl->user_agent);
@@ -57,13 +75,15 @@ static const char *opt_string(lua_State *L, const char *name, const char *def) {
   return s;
 }
 
+/* At most a day: the value becomes a long number of milliseconds for libcurl. */
 static double opt_seconds(lua_State *L, const char *name, double def) {
   int t = lua_getfield(L, 1, name);
   double v = def;
   if (t != LUA_TNIL) {
     if (t != LUA_TNUMBER) luaL_error(L, "fusebill.new: option '%s' must be a number of seconds, got %s", name, luaL_typename(L, -1));
     v = lua_tonumber(L, -1);
-    if (!(v > 0) || isinf(v)) luaL_error(L, "fusebill.new: option '%s' must be a positive number of seconds", name);
+    if (!(v > 0 && v <= 86400))
+      luaL_error(L, "fusebill.new: option '%s' must be a number of seconds above 0 and at most 86400", name);
   }
   lua_pop(L, 1);
   return v;
@@ -95,9 +115,20 @@ static void opt_rate(lua_State *L, fb_client *cl) {
   lua_pop(L, 1);
 }
 
+/* This machine, exactly: "localhost" (which libcurl resolves to loopback itself),
+ * an IPv4 literal in 127.0.0.0/8, or the IPv6 loopback literal. A name that only
+ * starts like one (127.evil.example, localhost.example) is somebody else. */
 static int is_loopback(const char *host) {
-  return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-         strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
+  if (strcasecmp(host, "localhost") == 0) return 1;
+  struct in_addr v4;
+  if (inet_pton(AF_INET, host, &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  char v6text[INET6_ADDRSTRLEN + 2];
+  size_t n = strlen(host);
+  if (n < 3 || n > sizeof v6text || host[0] != '[' || host[n - 1] != ']') return 0;
+  memcpy(v6text, host + 1, n - 2);
+  v6text[n - 2] = '\0';
+  struct in6_addr v6;
+  return inet_pton(AF_INET6, v6text, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 /* Checks the base URL and records where its path starts, so error messages can
@@ -112,7 +143,7 @@ static int check_base_url(lua_State *L, fb_client *cl, int has_key) {
     luaL_error(L, "fusebill.new: option 'base_url' is not a valid URL");
   }
   int plain = strcmp(scheme, "http") == 0, tls = strcmp(scheme, "https") == 0;
-  int local = is_loopback(host);
+  int local = cl->loopback = is_loopback(host);
   lua_pushstring(L, host);
   curl_free(scheme);
   curl_free(host);
@@ -127,15 +158,6 @@ static int check_base_url(lua_State *L, fb_client *cl, int has_key) {
   return tls;
 }
 
-static struct curl_slist *append(lua_State *L, struct curl_slist *list, const char *line) {
-  struct curl_slist *l = curl_slist_append(list, line);
-  if (!l) {
-    wipe_headers(list);
-    luaL_error(L, "fusebill.new: out of memory");
-  }
-  return l;
-}
-
 /* User-Agent and Accept-Encoding are lines of the list rather than
  * CURLOPT_USERAGENT and CURLOPT_ACCEPT_ENCODING's header: libcurl formats those
  * two into fresh strings for every request (about 3% of a call's CPU), and
@@ -147,39 +169,18 @@ static struct curl_slist *append(lua_State *L, struct curl_slist *list, const ch
  * The CONNECT that takes an https request through a proxy carried the
  * User-Agent too, and sees none of these lines (CURLHEADER_SEPARATE, so the
  * key never reaches a proxy): proxy_headers gives it the User-Agent alone. A
- * plain http request through a proxy is sent to the proxy as it is, list and
- * all, so there proxy_headers stays empty rather than doubling the line. */
+ * plain http request through a proxy would go to the proxy as it is, list and
+ * all; with a key that only happens to loopback, which never uses a proxy, and
+ * without one proxy_headers stays empty rather than doubling the line. */
 static void build_headers(lua_State *L, fb_client *cl, const char *key, int tls) {
-  struct curl_slist *h = NULL;
   lua_pushfstring(L, "User-Agent: %s", cl->user_agent);
   const char *ua = lua_tostring(L, -1);
-  if (tls) cl->proxy_headers = append(L, NULL, ua);
-  h = append(L, h, ua);
+  /* no 100-continue round trip before a PUT body: "Expect:" */
+  const char *lines[] = { ua, "Accept-Encoding: gzip", "Accept: application/json", "Expect:" };
+  if (tls && !(cl->proxy_headers = curl_slist_append(NULL, ua))) luaL_error(L, "fusebill.new: out of memory");
+  if (fb_header_lists_build(&cl->hl, lines, 4, "Content-Type: application/json", key) != 0)
+    luaL_error(L, "fusebill.new: out of memory");
   lua_pop(L, 1);
-  h = append(L, h, "Accept-Encoding: gzip");
-  h = append(L, h, "Accept: application/json");
-  h = append(L, h, "Expect:");     /* no 100-continue round trip before a PUT body */
-  if (key) {
-    size_t n = strlen(key) + sizeof "Authorization: Basic ";
-    char *line = malloc(n);
-    if (!line) { wipe_headers(h); luaL_error(L, "fusebill.new: out of memory"); }
-    strcpy(line, "Authorization: Basic ");
-    strcat(line, key);
-    struct curl_slist *l = curl_slist_append(h, line);
-    explicit_bzero(line, n);
-    free(line);
-    if (!l) { wipe_headers(h); luaL_error(L, "fusebill.new: out of memory"); }
-    h = l;
-  }
-  cl->headers = h;
-  /* The same list plus Content-Type: curl_slist has no sharing, so copy. */
-  struct curl_slist *j = NULL;
-  for (struct curl_slist *x = h; x; x = x->next) {
-    struct curl_slist *l = curl_slist_append(j, x->data);
-    if (!l) { wipe_headers(j); luaL_error(L, "fusebill.new: out of memory"); }
-    j = l;
-  }
-  cl->json_headers = append(L, j, "Content-Type: application/json");
 }
 
 static char *dup_or_fail(lua_State *L, const char *s) {

@@ -20,6 +20,7 @@ typedef struct fb_wait {
 
 typedef struct fb_stats {
   lua_Integer requests, attempts, retries, throttled, writes;
+  lua_Integer buffered, buffered_peak;   /* bytes of answers being received, now and at most */
 } fb_stats;
 
 typedef struct fb_loop fb_loop;

@@ -33,7 +33,7 @@ static int core_host_options(lua_State *L) {
 static int core_stats(lua_State *L) {
   fb_loop *loop = fb_loop_get(L);
   const fb_stats *s = fb_loop_stats(loop);
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 8);
   lua_pushinteger(L, fb_loop_lent(loop));
   lua_setfield(L, -2, "handles");
   lua_pushinteger(L, s->requests);
@@ -46,6 +46,10 @@ static int core_stats(lua_State *L) {
   lua_setfield(L, -2, "throttled");
   lua_pushinteger(L, s->writes);
   lua_setfield(L, -2, "writes");
+  lua_pushinteger(L, s->buffered);
+  lua_setfield(L, -2, "buffered");
+  lua_pushinteger(L, s->buffered_peak);
+  lua_setfield(L, -2, "buffered_peak");
   return 1;
 }
 

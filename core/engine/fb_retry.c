@@ -50,7 +50,7 @@ const char *fb_kind_for_status(long status) {
   case 404: return "not_found";
   case 409: return "conflict";
   case 429: return "rate_limited";
-  default: return status >= 500 ? "server" : "validation";
+  default: return status >= 500 ? "server" : status >= 300 && status < 400 ? "redirect" : "validation";
   }
 }
 

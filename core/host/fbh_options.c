@@ -1,10 +1,12 @@
 /* See fbh_options.h. The key is handled with care: it is read from a file or the
  * environment (a command-line argument shows in `ps`), kept in one malloc'd
- * buffer that is wiped on exit, and never printed, not even with --verbose. */
+ * buffer that is wiped on exit, never printed, not even with --verbose, and
+ * never in a core dump: a process holding one makes none. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include "fusebill.h"
@@ -238,6 +240,15 @@ int fbh_options_resolve(fbh_options *o) {
   } else if (env && *env) {
     o->api_key = strdup(env);
     o->key_source = "FUSEBILL_API_KEY";
+  }
+  if (o->api_key || (env && *env)) {
+    /* The key stays until exit (and was in the environment since exec): no core file
+     * may carry it. Only the soft limit, which the hard one lets anyone set back. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+      rl.rlim_cur = 0;
+      setrlimit(RLIMIT_CORE, &rl);
+    }
   }
   if (!o->sandbox && !o->api_key && !o->base_url) o->auto_sandbox = 1;
   if (o->sandbox_argc > 0 && !o->sandbox && !o->auto_sandbox)
