@@ -163,16 +163,44 @@ static void slow_down(fb_rate *r) {
        "and back up by %.0f%% a window", r->factor * 100, RECOVER * 100);
 }
 
-static void next_window(fb_rate *r) {
-  r->others_before = r->others;
+/* ---- what other clients of the account spend ---------------------------------- */
+
+static double others_tau(const fb_rate *r) {
+  return r->window > 0.15 ? r->window / 3 : 0.05;
+}
+
+/* Their rate now: the last estimate fades for want of news, since a client that
+ * leaves them the whole limit sends nothing and would never hear they stopped. */
+static double others_now(const fb_rate *r, double now) {
+  return r->others * exp(-(now - r->others_at) / others_tau(r));
+}
+
+/* A fresher report: the count fell by `fell` in `dt` seconds, `own` of it ours. The
+ * rest is others', folded into an average over a third of a window, so a client
+ * that joins or leaves is seen within the window. */
+static void others_sample(fb_rate *r, long long fell, long long own, double now) {
+  double dt = now - r->others_at > 1e-3 ? now - r->others_at : 1e-3;
+  double theirs = fell > own ? (double)(fell - own) : 0;
+  double d = exp(-dt / others_tau(r));
+  r->others = r->others * d + theirs / dt * (1 - d);
+  double w = r->window > 0 ? r->window : 60;
+  if (r->others > (double)r->limit / w) r->others = (double)r->limit / w;   /* no more than all of it */
+  r->others_at = now;
+}
+
+/* ---- windows ------------------------------------------------------------------- */
+
+static void next_window(fb_rate *r, double now) {
   r->factor = r->factor + RECOVER > 1 ? 1 : r->factor + RECOVER;
-  r->own_answers = 0;
+  r->own_since = 0;
+  r->others = others_now(r, now);
+  r->others_at = now;
 }
 
 /* A window of which we have heard nothing yet: assumed full, as long as the last. */
 static void roll_over(fb_rate *r, double now) {
   double w = r->window > 0 ? r->window : 60;
-  next_window(r);
+  next_window(r, now);
   r->reset_at += w;
   r->server_reset += w;
   if (r->reset_at <= now) r->reset_at = now + w;
@@ -182,8 +210,8 @@ static void roll_over(fb_rate *r, double now) {
 }
 
 static void begin_window(fb_rate *r, const fb_answer *a, const reset_value *rv) {
-  if (r->known) next_window(r);
-  else r->others_before = 0;
+  if (r->known) next_window(r, a->now);
+  else r->others_at = a->now;
   /* Fixed windows end a whole number of windows apart: the shortest step is the length. */
   double step = rv->value - r->reported_reset;
   if (r->reported_reset > 0 && !rv->relative && step > 0 && step <= MAX_MINUTE_RESET && (r->gap == 0 || step < r->gap))
@@ -197,23 +225,6 @@ static void begin_window(fb_rate *r, const fb_answer *a, const reset_value *rv) 
   r->report_seq = a->seq;
   r->report_at = a->now;
   r->window_seq = a->seq ? a->seq - 1 : 0;
-}
-
-/* Others' spending: the window's count less our own answers, and less every
- * request of ours still out (some may have been counted: an underestimate,
- * so one client alone is never taken for two). Early in a window the last
- * window's figure stands unless this one already shows more. */
-static void estimate_others(fb_rate *r, const fb_answer *a) {
-  double w = r->window > 0 ? r->window : 60;
-  double elapsed = a->now - (r->reset_at - w);
-  double others = (double)(r->limit - r->remaining - r->own_answers - a->inflight);
-  if (others < 0) others = 0;
-  if (elapsed < 0.2 * w) {
-    double early = others / (0.2 * w);
-    r->others = early > r->others_before ? early : r->others_before;
-  } else {
-    r->others = others / elapsed;
-  }
 }
 
 static void observe_minute(fb_rate *r, const fb_answer *a) {
@@ -240,21 +251,23 @@ static void observe_minute(fb_rate *r, const fb_answer *a) {
     older = rv.value < r->server_reset;
   }
   if (older && a->seq <= r->window_seq) return;   /* sent before this window began: about an older one */
+  int ours = a->status != 429;                    /* a 429 is not counted */
   if (newer || older) {
     begin_window(r, a, &rv);                      /* older, yet sent since: the assumed window was wrong */
   } else {
     if (rv.at >= 0) r->reset_at = rv.relative && rv.at < r->reset_at ? r->reset_at : rv.at;
     if (h->remaining_minute < r->remaining || (h->remaining_minute == r->remaining && a->seq > r->report_seq)) {
+      others_sample(r, r->remaining - h->remaining_minute, r->own_since + ours, a->now);
+      r->own_since = ours = 0;
       r->remaining = h->remaining_minute;
       r->report_seq = a->seq;
       r->report_at = a->now;
     }
   }
+  r->own_since += ours;
   double ahead = rv.at - a->now;
   if (r->gap > 0) r->window = r->gap;
   else if (rv.at >= 0 && ahead > r->window) r->window = ahead;
-  if (a->status != 429) r->own_answers++;
-  estimate_others(r, a);
 }
 
 void fb_rate_observe(fb_rate *r, fb_answer *a) {
@@ -312,9 +325,14 @@ static double pace_auto(fb_rate *r, double now, int inflight) {
   if (now >= r->reset_at + m) roll_over(r, now);
   double left = r->reset_at - now;
   if (left <= 0) return r->reset_at + m - now;
-  double avail = (double)r->remaining - (double)(r->sent - r->report_seq) - r->others * (now - r->report_at);
-  double keep = (r->others * r->window >= 1 ? SHARED_RESERVE : 0) + (1 - r->factor) * (double)r->limit;
-  double mine = avail - keep - r->others * left;
+  double others = others_now(r, now);
+  double avail = (double)r->remaining - (double)(r->sent - r->report_seq) - others * (now - r->report_at);
+  double keep = (others * r->window >= 1 ? SHARED_RESERVE : 0) + (1 - r->factor) * (double)r->limit;
+  /* Others' share of what is left is theirs, up to half: a client that started late
+   * and found the window taken still gets a foothold, the other then sees it and
+   * gives way, and the two settle on halves instead of one starving. */
+  double room = avail - keep, theirs = others * left;
+  double mine = room - (theirs < room / 2 ? theirs : room / 2);
   if (mine < 1) {
     /* Nothing for us until the window ends; answers still out may show more. */
     double poll = r->window * 0.05 > 0.005 ? r->window * 0.05 : 0.005;

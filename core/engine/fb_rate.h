@@ -39,14 +39,14 @@ typedef struct fb_rate {
   unsigned long long report_seq; /* the request whose answer said it */
   double report_at;              /* when that answer arrived */
   unsigned long long window_seq; /* the last request sent before this window began */
-  long long own_answers;         /* our answers counted in this window (429s are not counted) */
+  long long own_since;           /* our answers since that report (429s are not counted) */
   double reset_at;               /* when the window ends, on fb_now()'s clock (never early) */
   int relative;                  /* the reset came as seconds from now: keep the latest reading */
   double server_reset;           /* else the reset as the server wrote it: same value, same window */
   double reported_reset;         /* the last such value an answer gave (server_reset may be assumed) */
   double gap;                    /* the shortest step seen between two windows' resets */
   double window;                 /* the window's length: the longest time-to-reset seen */
-  double others, others_before;  /* requests per second other clients of the account spend */
+  double others, others_at;      /* requests per second other clients of the account spend, as of when */
   double factor;                 /* share of the limit used: lowered by a 429, raised per window */
   unsigned long long sent;       /* requests sent: the last one's sequence number */
   unsigned long long answered;   /* answers observed, headers or not */

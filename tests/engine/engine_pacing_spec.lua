@@ -90,6 +90,12 @@ describe("pacing", function()
       assert_paced(pacing.run(sb, { edits = EDITS + 100, procs = 2, limit = LIMIT, window = WINDOW }), "two processes")
     end)
 
+    it("is shared with a process that started first: the second gets its share, neither starves", function()
+      sb:set_limits{ reset_format = "iso_ms", clock_skew = 0 }
+      assert_paced(pacing.run(sb, { edits = EDITS + 100, procs = 2, stagger = 1, limit = LIMIT, window = WINDOW }),
+        "a late second process")
+    end)
+
     it("answers 429 anyway: the client lowers its rate and says so once", function()
       sb:set_limits{ reset_format = "iso_ms", clock_skew = 0 }
       sb:set_faults("PUT:429=0.03", 7)

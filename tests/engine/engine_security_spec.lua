@@ -141,12 +141,13 @@ describe("the API key", function()
         if soft then return soft end
       end
     end
-    local function undumped()   -- mappings flagged "dd" (MADV_DONTDUMP)
-      local n = 0
+    local function undumped()   -- kB in mappings flagged "dd" (MADV_DONTDUMP); neighbours may merge
+      local kb, size = 0, 0
       for line in io.lines("/proc/self/smaps") do
-        if line:match("^VmFlags:.* dd") then n = n + 1 end
+        size = tonumber(line:match("^Size:%s+(%d+) kB")) or size
+        if line:match("^VmFlags:.* dd") then kb = kb + size end
       end
-      return n
+      return kb
     end
     local before, flagged = core_limit(), undumped()
     local c = core.client{ api_key = KEY, base_url = sb.url }
@@ -217,6 +218,17 @@ describe("answers a client does not take", function()
     assert.is_true(core.stats().buffered_peak <= 64 * 1048576, core.stats().buffered_peak)
     assert.is_true(core.stats().buffered_peak > peak0)
     assert.are.equal(0, core.stats().buffered)   -- every body given back
+  end)
+end)
+
+describe("options that would overflow once converted", function()
+  it("are refused with a clear error instead", function()
+    for _, o in ipairs({ { timeout = 1e300 }, { connect_timeout = 1e20 }, { retry = { max_attempts = 1e300 } },
+                         { retry = { budget = 1e30 } }, { retry = { base_delay = 0 / 0 } } }) do
+      local ok, msg = pcall(core.client, setmetatable(o, nil))
+      assert.is_false(ok)
+      assert.matches("must be a number", msg)
+    end
   end)
 end)
 

@@ -3,7 +3,8 @@
 -- on the same sandbox, each making edits through fusebill.each, then read the sandbox's request
 -- log to see what the server saw.
 --
---   local r = pacing.run(sb, { edits = 300, procs = 2, concurrency = 8, limit = 100, window = 1 })
+--   local r = pacing.run(sb, { edits = 300, procs = 2, concurrency = 8, limit = 100, window = 1,
+--                              stagger = 0 })   -- seconds between one worker's start and the next
 --   r.throttled    429s the server sent
 --   r.served       requests it answered otherwise
 --   r.rate         requests served per full window (one wholly inside the run) / the limit
@@ -34,12 +35,14 @@ local function epoch(iso)
 end
 M.epoch = epoch
 
--- Starts every worker before reading any, so they run side by side.
+-- Starts every worker before reading any, so they run side by side. A worker that has not
+-- finished in two minutes is stopped (a pacer that starves hangs, and must fail instead).
 local function run_workers(sb, opts)
   local pipes = {}
   for i = 1, opts.procs or 1 do
-    local cmd = ("FUSEBILL_API_KEY=%s %s/fusebill --base-url %s %s %d %d 2>&1"):format(q(sb.key), BUILD,
-      q(sb.url), WORKER, opts.edits // (opts.procs or 1), opts.concurrency or 8)
+    if i > 1 and (opts.stagger or 0) > 0 then os.execute(("sleep %.3f"):format(opts.stagger)) end
+    local cmd = ("FUSEBILL_API_KEY=%s timeout 120 %s/fusebill --base-url %s %s %d %d 2>&1"):format(q(sb.key),
+      BUILD, q(sb.url), WORKER, opts.edits // (opts.procs or 1), opts.concurrency or 8)
     pipes[i] = assert(io.popen(cmd))
   end
   local results, output = {}, {}
@@ -80,8 +83,10 @@ function M.run(sb, opts)
     end
   end
   local sum, n = 0, 0
+  r.per_window = {}
   for w = first + 1, last - 1 do
     sum, n = sum + (per[w] or 0), n + 1
+    r.per_window[n] = per[w] or 0
   end
   r.windows = n
   r.rate = n > 0 and sum / n / opts.limit or 0 / 0
