@@ -129,6 +129,7 @@ do
   end
   cases[#cases + 1] = { format = "iso", skew = 5, procs = 1, what = "server clock 5 s ahead (iso)" }
   cases[#cases + 1] = { format = "iso", skew = -5, procs = 1, what = "server clock 5 s behind (iso)" }
+  cases[#cases + 1] = { format = "iso", skew = -5.5, procs = 1, what = "5.5 s behind: its seconds tick mid-ours" }
   cases[#cases + 1] = { format = "iso_ms", skew = 0, procs = 2, what = "two processes, one account" }
   row(string.format("3 rate limit %d/%ds, %d edits a row, concurrency 8 per process", RATE_LIMIT, RATE_WINDOW, N_RATE),
     "429s, rate in full windows", "of the limit", "<= 1 per 3,000, >= 0.95", "")
