@@ -109,7 +109,7 @@ $(BUILD)/fusebill: $(HOST_OBJ)
 $(BUILD)/fusebill-host.so: $(PLUGIN_OBJ)
 	$(CC) $(CFLAGS) -shared -o $@ $^ $(MHD_LIBS) $(CURL_LIBS) -lpthread
 
-$(BUILD)/tests/%: tests/%.c tests/lib/tap.h $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/lib/*.h) $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a \
 	  $(CJSON_LIB) $(MHD_LIBS) $(CURL_LIBS) $(LUA_LIBS) -lpthread

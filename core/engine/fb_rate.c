@@ -169,32 +169,32 @@ static double others_tau(const fb_rate *r) {
   return r->window > 0.15 ? r->window / 3 : 0.05;
 }
 
-/* Their rate now: the last estimate fades for want of news, since a client that
- * leaves them the whole limit sends nothing and would never hear they stopped. */
+/* Their rate now: the estimate as of the last report fades for want of news, since
+ * a client that leaves them the whole limit sends nothing and would never hear
+ * they stopped. */
 static double others_now(const fb_rate *r, double now) {
-  return r->others * exp(-(now - r->others_at) / others_tau(r));
+  return r->others * exp(-(now - r->report_at) / others_tau(r));
 }
 
-/* A fresher report: the count fell by `fell` in `dt` seconds, `own` of it ours. The
- * rest is others', folded into an average over a third of a window, so a client
- * that joins or leaves is seen within the window. */
+/* A fresher report: since the last one the count fell by `fell`, `own` of it ours.
+ * The rest is others', folded into an average over a third of a window, so a
+ * client that joins or leaves is seen within the window. */
 static void others_sample(fb_rate *r, long long fell, long long own, double now) {
-  double dt = now - r->others_at > 1e-3 ? now - r->others_at : 1e-3;
+  double dt = now - r->report_at > 1e-3 ? now - r->report_at : 1e-3;
   double theirs = fell > own ? (double)(fell - own) : 0;
   double d = exp(-dt / others_tau(r));
   r->others = r->others * d + theirs / dt * (1 - d);
   double w = r->window > 0 ? r->window : 60;
   if (r->others > (double)r->limit / w) r->others = (double)r->limit / w;   /* no more than all of it */
-  r->others_at = now;
 }
 
 /* ---- windows ------------------------------------------------------------------- */
 
+/* The caller sets report_at to now next: others' rate is carried over as of now. */
 static void next_window(fb_rate *r, double now) {
   r->factor = r->factor + RECOVER > 1 ? 1 : r->factor + RECOVER;
   r->own_since = 0;
   r->others = others_now(r, now);
-  r->others_at = now;
 }
 
 /* A window of which we have heard nothing yet: assumed full, as long as the last. */
@@ -211,7 +211,6 @@ static void roll_over(fb_rate *r, double now) {
 
 static void begin_window(fb_rate *r, const fb_answer *a, const reset_value *rv) {
   if (r->known) next_window(r, a->now);
-  else r->others_at = a->now;
   /* Fixed windows end a whole number of windows apart: the shortest step is the length. */
   double step = rv->value - r->reported_reset;
   if (r->reported_reset > 0 && !rv->relative && step > 0 && step <= MAX_MINUTE_RESET && (r->gap == 0 || step < r->gap))

@@ -45,13 +45,12 @@ typedef struct fb_rate {
   double server_reset;           /* else the reset as the server wrote it: same value, same window */
   double reported_reset;         /* the last such value an answer gave (server_reset may be assumed) */
   double gap;                    /* the shortest step seen between two windows' resets */
-  double window;                 /* the window's length: the longest time-to-reset seen */
-  double others, others_at;      /* requests per second other clients of the account spend, as of when */
+  double window;                 /* the window's length: gap, else the longest time-to-reset seen */
+  double others;                 /* requests per second other clients of the account spend, as of report_at */
   double factor;                 /* share of the limit used: lowered by a 429, raised per window */
   unsigned long long sent;       /* requests sent: the last one's sequence number */
   unsigned long long answered;   /* answers observed, headers or not */
-  double first_send;
-  double last_send;
+  double first_send, last_send;
   unsigned warned;               /* warnings already given (one each per client) */
   long long day_remaining;
   double day_reset_at;
