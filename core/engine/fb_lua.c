@@ -34,7 +34,7 @@ static int core_host_options(lua_State *L) {
 static int core_stats(lua_State *L) {
   fb_loop *loop = fb_loop_get(L);
   const fb_stats *s = fb_loop_stats(loop);
-  lua_createtable(L, 0, 10);
+  lua_createtable(L, 0, 12);
   lua_pushinteger(L, fb_loop_lent(loop));
   lua_setfield(L, -2, "handles");
   lua_pushinteger(L, s->requests);
@@ -55,6 +55,10 @@ static int core_stats(lua_State *L) {
   lua_setfield(L, -2, "auth_failures");
   lua_pushinteger(L, s->quota_stops);
   lua_setfield(L, -2, "quota_stops");
+  lua_pushinteger(L, s->buffered);
+  lua_setfield(L, -2, "buffered");
+  lua_pushinteger(L, s->buffered_peak);
+  lua_setfield(L, -2, "buffered_peak");
   return 1;
 }
 

@@ -1,6 +1,7 @@
 /* See fbh_check.h. The rules mirror the engine's (fb_client.c) and the Lua
  * library's option checks, so a value that passes here is never refused later
  * with a traceback naming an internal option (base_url) instead of the flag. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -82,12 +83,18 @@ int fbh_check_url(const char *flag, const char *v) {
   return 0;
 }
 
+/* This machine, exactly, as the engine decides it (fb_client.c): localhost, an IPv4
+ * literal in 127.0.0.0/8, or [::1]; 127.evil.example is somebody else. */
 static int is_loopback(const char *host, size_t len) {
   static const char *const names[] = { "localhost", "[::1]", NULL };
-  if (len >= 4 && strncmp(host, "127.", 4) == 0) return 1;
   for (int i = 0; names[i]; i++)
     if (strlen(names[i]) == len && strncmp(host, names[i], len) == 0) return 1;
-  return 0;
+  char v4[16];
+  struct in_addr a;
+  if (len >= sizeof v4) return 0;
+  memcpy(v4, host, len);
+  v4[len] = '\0';
+  return inet_pton(AF_INET, v4, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 int fbh_check_url_for_key(const char *flag, const char *v) {

@@ -1,12 +1,13 @@
 /* See fbh_options.h. The key is handled with care: it is read from a file or the
  * environment (a command-line argument shows in `ps`), kept in one malloc'd
- * buffer that is wiped on exit, and never printed, not even with --verbose or
- * in an error about it. */
+ * buffer that is wiped on exit, never printed, not even with --verbose, and
+ * never in a core dump: a process holding one makes none. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <lua.h>
 #include "fusebill.h"
 #include "fbh_check.h"
@@ -291,6 +292,15 @@ int fbh_options_resolve(fbh_options *o) {
     return fbh_usage_error("--plan and --dry-run do not go together (--plan already sends no write)");
   if (resolve_key(o) != 0) return -1;
   if (o->api_key && o->base_url && fbh_check_url_for_key("--base-url", o->base_url) != 0) return -1;
+  if (o->api_key || getenv("FUSEBILL_API_KEY")) {
+    /* The key stays until exit (and was in the environment since exec): no core file
+     * may carry it. Only the soft limit, which the hard one lets anyone set back. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+      rl.rlim_cur = 0;
+      setrlimit(RLIMIT_CORE, &rl);
+    }
+  }
   if (!o->sandbox && !o->api_key && !o->base_url) o->auto_sandbox = 1;
   if (o->sandbox_argc > 0 && !o->sandbox && !o->auto_sandbox)
     return fbh_usage_error("--sandbox-opt is for the sandbox, but %s points the program at %s; "

@@ -35,6 +35,10 @@ typedef struct sbx_options {
   const char *public_url;    /* base for `uri` fields, e.g. "https://secure.fusebill.com/v1" */
   int status_via_put;        /* 1: PUT may move customers into/out of Hold and Cancelled */
   size_t max_body;           /* request body cap in bytes, default 1 MiB (413 above) */
+  const char *reset_format;  /* how X-Rate-Limit-Reset-* is written: iso, iso_ms (default), epoch,
+                                epoch_ms, delta, rfc1123 */
+  double clock_skew;         /* seconds the server's clock is ahead (negative: behind) */
+  unsigned idle_timeout;     /* seconds a connection may sit idle or half-sent; default 15 */
   int quiet;                 /* 1: no diagnostics on stderr */
 } sbx_options;
 

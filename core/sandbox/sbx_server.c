@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -239,6 +240,9 @@ static int lua_setup(sbx_server *s, const sbx_options *o, char *err, size_t errl
   set_str(L, "log_file", o->log_file);
   set_str(L, "public_url", o->public_url);
   set_str(L, "scheme", o->tls_cert ? "https" : "http");
+  set_str(L, "reset_format", o->reset_format);
+  lua_pushnumber(L, o->clock_skew);
+  lua_setfield(L, -2, "clock_skew");
   lua_pushboolean(L, o->status_via_put);
   lua_setfield(L, -2, "status_via_put");
   lua_pushboolean(L, o->quiet);
@@ -541,6 +545,17 @@ static void free_sandbox(sbx_server *s) {
   free(s);
 }
 
+/* As many connections as this process may open files, less a reserve for the rest of
+ * it (the host's own files and transfers, when the sandbox runs in-process): the
+ * default (FD_SETSIZE) let a thousand idle clients keep every later one waiting. Idle
+ * and half-sent connections are closed after --idle-timeout, so none is held forever. */
+static unsigned connection_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1000;
+  if (rl.rlim_cur < 256) return 64;
+  return rl.rlim_cur > 1000000 ? 1000000 - 128 : (unsigned)rl.rlim_cur - 128;
+}
+
 sbx_server *sbx_start(const sbx_options *o, char *err, size_t errlen) {
   sbx_server *s = calloc(1, sizeof *s);
   if (!s) {
@@ -602,7 +617,8 @@ sbx_server *sbx_start(const sbx_options *o, char *err, size_t errlen) {
   s->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
                                MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                               MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout ? o->idle_timeout : 15u,
+                               MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
                                MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : tls_opts + 2,
                                MHD_OPTION_END);
   freeaddrinfo(ai);

@@ -32,15 +32,29 @@ local function parse_latency(spec)
 end
 M.parse_latency = parse_latency
 
+-- The clock skew as a number of seconds, within a day either way.
+local function parse_skew(v)
+  local n = tonumber(v)
+  if not n or n ~= n or math.abs(n) > 86400 then
+    error(("bad clock skew '%s' (want seconds between -86400 and 86400)"):format(tostring(v)), 0)
+  end
+  return n
+end
+
+-- Every field is checked before any is applied, so a bad one changes nothing.
 function M.set_limits(t)
   local minute = t.rate_limit ~= nil and rate_limit.parse(t.rate_limit, 60)
   local day = t.daily_limit ~= nil and rate_limit.parse(t.daily_limit, 86400)
   local latency = t.latency ~= nil and parse_latency(t.latency)
+  local format = t.reset_format ~= nil and rate_limit.check_format(t.reset_format)
+  local skew = t.clock_skew ~= nil and parse_skew(t.clock_skew)
   if t.rate_limit ~= nil then S.rl.minute = minute end
   if t.daily_limit ~= nil then S.rl.day = day end
   if t.latency ~= nil then S.latency = latency or nil end
-  if t.hang_ms ~= nil then S.cfg.hang_ms = tonumber(t.hang_ms) or S.cfg.hang_ms end
-  if t.status_via_put ~= nil then S.cfg.status_via_put = t.status_via_put == true end
+  if format then S.rl.format = format end
+  if skew then S.skew = skew end
+  if t.hang_ms ~= nil then S.cfg.hang_ms = t.hang_ms end
+  if t.status_via_put ~= nil then S.cfg.status_via_put = t.status_via_put end
   rate_limit.reset(S.rl)
 end
 
@@ -81,7 +95,8 @@ function M.init(cfg)
     M.reseed()
   end
   S.rl = rate_limit.new(rate_limit.parse(cfg.rate_limit or "1000/60s", 60),
-                        rate_limit.parse(cfg.daily_limit or "180000", 86400))
+                        rate_limit.parse(cfg.daily_limit or "180000", 86400), cfg.reset_format)
+  S.skew = parse_skew(cfg.clock_skew or 0)
   S.latency = parse_latency(cfg.latency)
   S.faults = faults.new(cfg.faults, cfg.fault_seed or 1)
   S.log = reqlog.new(cfg.log_file)
@@ -193,12 +208,29 @@ local function run_route(method, path, query, body, host, now)
   return status, value, headers
 end
 
+-- The faults that imitate misbehaving servers rather than failing ones.
+local function odd_answer(fault, method, path, auth, host, headers, applied, now, delay)
+  local status, out
+  if fault.kind == "echo-key" then
+    status, out = 401, util.envelope(401, ("Authorization has been denied for this request: %s."):format(auth))
+  elseif fault.kind == "redirect" then
+    status, out = 301, ""
+    headers.Location = ("%s://%s/moved%s"):format(S.cfg.scheme, host or "localhost", path)
+    headers["Content-Type"] = nil
+  else
+    local n = math.max(0, math.floor(fault.mb * 1048576 / 3) - 1)
+    status, out = 200, "[" .. ("{},"):rep(n) .. "{}]"
+  end
+  log(method, path, status, fault.kind, applied, now)
+  return status, out, headers, nil, delay
+end
+
 function M.handle(method, path, query, auth, body, host, loopback)
   -- the byte test first: most paths are API paths, and lowering each of them twice is not free
   if path:byte(2) == UNDERSCORE and (path:sub(1, 10):lower() == "/_sandbox/" or path:lower() == "/_sandbox") then
     return control.handle(M, S, method, path, query, body, loopback)
   end
-  local now = util.now()
+  local now = util.now() + S.skew   -- the server's clock: windows, resets, Date and timestamps follow it
   local is_write = method ~= "GET" and method ~= "HEAD"
   local applied  -- false for writes until the handler succeeds; absent for reads
   if is_write then applied = false end
@@ -206,6 +238,7 @@ function M.handle(method, path, query, auth, body, host, loopback)
   if router.under_v1(path) then ast, amsg = auth_check(auth) else ast, amsg = outside_v1(path) end
   local over, headers = rate_limit.check(S.rl, now, ast == nil)
   headers["Content-Type"] = JSON
+  headers.Date = util.http_date(math.floor(now))
   local delay = latency_ms(S.latency, S.faults.rnd)
   if ast then
     log(method, path, ast, nil, applied, now)
@@ -225,6 +258,8 @@ function M.handle(method, path, query, auth, body, host, loopback)
     elseif kind == "reset-before" or kind == "empty" then
       log(method, path, 0, kind, applied, now)
       return 0, "", headers, kind == "empty" and "empty" or "reset", delay
+    elseif kind == "echo-key" or kind == "redirect" or kind == "huge" then
+      return odd_answer(fault, method, path, auth, host, headers, applied, now, delay)
     elseif code == 429 then
       if kind == "429-retry-after" then headers["Retry-After"] = fault.retry_after end
       log(method, path, 429, kind, applied, now)

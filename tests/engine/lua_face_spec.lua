@@ -235,7 +235,7 @@ describe("the Lua face", function()
       assert.matches('rate_limit must be "auto", "none" or a number of requests per minute > 0 (got false)',
         out, 1, true)
       assert.matches('(got "off")', out, 1, true)
-      assert.matches("timeout must be a number of seconds > 0 (got 0)", out, 1, true)
+      assert.matches("timeout must be a number of seconds > 0, at most 86400 (got 0)", out, 1, true)
       assert.matches("\nnone\n$", out)
     end)
   end)
