@@ -14,10 +14,9 @@
 --       header (default true with columns), bom (default false), crlf (default true), name
 -- src and dst are a path (opened and closed here) or an open file handle (left open).
 -- Error messages read "NAME:LINE:COLUMN: what is wrong"; README, "CSV", says more.
-local M = {}
+local options = require "fusebill.options"
 
-local READ_OPTIONS = { header = "boolean", name = "string" }
-local WRITE_OPTIONS = { columns = "table", header = "boolean", bom = "boolean", crlf = "boolean", name = "string" }
+local M = {}
 
 -- The C half lives in fusebill.core, which `require "fusebill"` builds (in the host
 -- program that loads the engine); asked for on first use, not when this module loads.
@@ -30,16 +29,10 @@ local function core()
   return c
 end
 
-local function check_options(where, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(("%s: options must be a table, got %s"):format(where, type(opts)), 3) end
-  for k, v in pairs(opts) do
-    local want = allowed[k]
-    if not want then error(("%s: unknown option %s"):format(where, tostring(k)), 3) end
-    if type(v) ~= want then
-      error(("%s: option %s must be a %s, got %s"):format(where, k, want, type(v)), 3)
-    end
-  end
+-- opts against group ("csv.read", "csv.write") of the one checker; raises at the caller of
+-- the public function that called this (not a tail call, so that this frame counts).
+local function check_options(where, opts, group)
+  opts = options.check(group, opts or {}, where, 3)
   return opts
 end
 
@@ -82,14 +75,14 @@ local function new_reader(f, name, owns, opts)
 end
 
 function M.reader(src, opts)
-  opts = check_options("fusebill.csv.reader", opts, READ_OPTIONS)
+  opts = check_options("fusebill.csv.reader", opts, "csv.read")
   local f, name, owns = open("fusebill.csv.reader", src, "rb", opts, "input")
   if not f then return nil, name end
   return new_reader(f, name, owns, opts)
 end
 
 function M.rows(src, opts)
-  opts = check_options("fusebill.csv.rows", opts, READ_OPTIONS)
+  opts = check_options("fusebill.csv.rows", opts, "csv.read")
   local f, name, owns = open("fusebill.csv.rows", src, "rb", opts, "input")
   if not f then error(name, 2) end
   local r, err = new_reader(f, name, owns, opts)
@@ -99,7 +92,7 @@ function M.rows(src, opts)
 end
 
 function M.writer(dst, opts)
-  opts = check_options("fusebill.csv.writer", opts, WRITE_OPTIONS)
+  opts = check_options("fusebill.csv.writer", opts, "csv.write")
   local columns = columns_of("fusebill.csv.writer", opts.columns)
   if opts.header ~= nil and not columns then
     error("fusebill.csv.writer: option header needs option columns", 2)

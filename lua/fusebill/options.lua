@@ -1,6 +1,7 @@
 -- Every option table of the library, and the one checker they all go through:
 -- fusebill.new and the host's configuration ("client"), retry policies ("retry"),
--- fusebill.each ("each"), and the list calls ("list.customers", ...).
+-- fusebill.each ("each"), the list calls ("list.customers", ...) and fusebill.csv
+-- ("csv.read", "csv.write").
 --
 --   options.check(group, t, where, level)   raises on the first problem; level as error()'s,
 --                                           counted from the caller of check
@@ -144,6 +145,9 @@ M.groups = {
   ["list.sales_tracking_codes"] = { type = { rule = "string" }, code = { rule = "string" },
                                     page_size = PAGE_SIZE, page = PAGE },
   ["list.subscription_product_items"] = { subscription_product_id = ID, page_size = PAGE_SIZE, page = PAGE },
+  ["csv.read"] = { header = { rule = "boolean" }, name = { rule = "string" } },
+  ["csv.write"] = { columns = { rule = "table", expect = "an array of column names" }, header = { rule = "boolean" },
+                    bom = { rule = "boolean" }, crlf = { rule = "boolean" }, name = { rule = "string" } },
 }
 
 local function shown(v)

@@ -300,11 +300,12 @@ describe("fusebill.csv", function()
 
     it("rejects unknown options, wrong option types and wrong arguments", function()
       write(path("a.csv"), "a\n1\n")
-      assert.has_error(function() csv.rows(path("a.csv"), { hedaer = true }) end,
-        "fusebill.csv.rows: unknown option hedaer")
+      local _, msg = pcall(function() csv.rows(path("a.csv"), { hedaer = true }) end)   -- at this line
+      assert.matches("csv_spec.lua:%d+: fusebill.csv.rows: unknown option hedaer %(did you mean header%?%)", msg)
       assert.error_matches(function() csv.reader(path("a.csv"), { header = "yes" }) end,
-        "fusebill.csv.reader: option header must be a boolean, got string")
-      assert.error_matches(function() csv.writer(path("o.csv"), { colums = { "a" } }) end, "unknown option colums")
+        'fusebill.csv.reader: header must be a boolean (got "yes")', 1, true)
+      assert.error_matches(function() csv.writer(path("o.csv"), { colums = { "a" } }) end,
+        "unknown option colums (did you mean columns?)", 1, true)
       assert.error_matches(function() csv.writer(path("o.csv"), { columns = { "a", "a" } }) end,
         'columns%[2%] repeats "a" %(columns%[1%]%)')
       assert.error_matches(function() csv.writer(path("o.csv"), { columns = { "a", "" } }) end,
