@@ -4,14 +4,15 @@
  *   - whole numbers decode as Lua integers (lua-cjson 2.1 reads every number
  *     as a float: an id of 7.0 would build the path "/customers/7.0");
  *   - a null field of an object decodes as absent (`c.middleName == nil`), and
- *     the names of those fields are kept in core.null_fields[object], so an
- *     object written back sends them as null again; a null inside an array
+ *     the list of those fields' names is kept in core.null_fields[object], so
+ *     an object written back sends them as null again; a null inside an array
  *     stays core.null (removing it would leave a hole);
  *   - "/" is written as "/" (lua-cjson 2.1 always writes "\/"), and the marker
  *     FB_JSON_EMPTY_ARRAY is written as [] (lua-cjson 2.1 writes {} for an
  *     empty table, whatever it was meant to be).
  * The decoder is a private instance, so a script's own cjson settings cannot
  * change how API responses are read. */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <lauxlib.h>
@@ -32,13 +33,16 @@ static int is_json_null(lua_State *L, int idx) {
 }
 
 /* Applies the decoding rules to table t, depth levels down; nulls is the
- * stack index of the weak table object -> set of null field names. */
+ * stack index of the weak table object -> { names of its null fields...,
+ * n = how many fields it had with them }. The names wait on the stack until
+ * the traversal is over, so the list is made once at its size. */
 static void tidy_decoded(lua_State *L, int t, int nulls, int depth) {
-  if (depth > 200 || !lua_checkstack(L, 6)) return;
-  lua_pushnil(L);                    /* the set of null fields, made on the first */
-  int set = lua_gettop(L);
+  if (depth > 200 || !lua_checkstack(L, 4)) return;
+  int names = lua_gettop(L);         /* the null fields' names go above this */
+  lua_Integer fields = 0;
   lua_pushnil(L);
   while (lua_next(L, t)) {
+    fields++;
     int type = lua_type(L, -1);
     if (type == LUA_TNUMBER && !lua_isinteger(L, -1)) {
       double d = lua_tonumber(L, -1);
@@ -49,26 +53,27 @@ static void tidy_decoded(lua_State *L, int t, int nulls, int depth) {
       }
     } else if (type == LUA_TTABLE) {
       tidy_decoded(L, lua_gettop(L), nulls, depth + 1);
-    } else if (lua_type(L, -2) == LUA_TSTRING && is_json_null(L, -1)) {
-      if (lua_isnil(L, set)) {
-        lua_newtable(L);
-        lua_replace(L, set);
-      }
-      lua_pushvalue(L, -2);
-      lua_pushboolean(L, 1);
-      lua_rawset(L, set);
-      lua_pushvalue(L, -2);
+    } else if (lua_type(L, -2) == LUA_TSTRING && is_json_null(L, -1) && lua_checkstack(L, 4)) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_insert(L, -2);             /* the name stays below the key */
+      lua_pushvalue(L, -1);
       lua_pushnil(L);
       lua_rawset(L, t);              /* clearing a field is allowed mid-traversal too */
+      continue;
     }
     lua_pop(L, 1);
   }
-  if (!lua_isnil(L, set)) {
-    lua_pushvalue(L, t);
-    lua_pushvalue(L, set);
-    lua_rawset(L, nulls);
-  }
-  lua_pop(L, 1);
+  int n = lua_gettop(L) - names;
+  if (n == 0) return;
+  lua_createtable(L, n, 1);
+  lua_insert(L, names + 1);
+  for (int i = n; i >= 1; i--) lua_rawseti(L, names + 1, i);
+  lua_pushinteger(L, fields);
+  lua_setfield(L, -2, "n");
+  lua_pushvalue(L, t);
+  lua_insert(L, -2);
+  lua_rawset(L, nulls);
 }
 
 void fb_json_decode(lua_State *L, const char *s, size_t len) {
@@ -140,6 +145,45 @@ size_t fb_json_cost(const char *s, size_t len) {
   return len + tables * 80 + values * 24;
 }
 
+/* core.with_nulls(t [, copy]) -> a copy of t with its null fields set to null
+ * again, made at its full size at once (the size decoding noted); t itself
+ * when it has no null fields and copy is false. How a body that was read is
+ * written back: grown field by field, or with the fields put back into t
+ * itself (their slots are no longer free), a 40-field customer was rehashed on
+ * every edit. */
+static int core_with_nulls(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int copy = lua_toboolean(L, 2);
+  lua_settop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, NULLS_KEY);
+  lua_pushvalue(L, 1);
+  int has = lua_rawget(L, 2) == LUA_TTABLE;     /* 3: the names, or nil */
+  if (!has && !copy) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  lua_Integer n = 0, size = 8;
+  if (has) {
+    n = (lua_Integer)lua_rawlen(L, 3);
+    lua_getfield(L, 3, "n");
+    size = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_createtable(L, (int)lua_rawlen(L, 1), (int)(size < INT_MAX ? size : INT_MAX)); /* 4 */
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, i);
+    lua_pushlightuserdata(L, NULL);              /* cjson.null */
+    lua_rawset(L, 4);
+  }
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {                       /* t's own fields win over a null */
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, 4);
+  }
+  return 1;
+}
+
 /* core.decode(s) -> value | nil, message */
 static int core_decode(lua_State *L) {
   size_t len;
@@ -176,8 +220,8 @@ void fb_json_open(lua_State *L) {
   lua_getfield(L, -1, "null");
   lua_setfield(L, core, "null");
   lua_settop(L, core);
-  /* object -> { name = true } of its null fields; weak keys, so the entry goes
-   * with the object */
+  /* object -> { names of its null fields }; weak keys, so the entry goes with
+   * the object */
   if (luaL_getsubtable(L, LUA_REGISTRYINDEX, NULLS_KEY) == 0) {
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "k");
@@ -191,4 +235,6 @@ void fb_json_open(lua_State *L) {
   lua_setfield(L, core, "decode");
   lua_pushcfunction(L, core_json_tidy);
   lua_setfield(L, core, "json_tidy");
+  lua_pushcfunction(L, core_with_nulls);
+  lua_setfield(L, core, "with_nulls");
 }

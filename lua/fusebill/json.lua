@@ -25,7 +25,7 @@ enc.encode_max_depth(64)
 enc.encode_invalid_numbers(false)     -- NaN/inf are rejected (validation catches them first)
 enc.encode_sparse_array(false)
 local encode, tidy = enc.encode, core.json_tidy
-local null, null_fields, EMPTY = core.null, core.null_fields, core.EMPTY_ARRAY
+local with_nulls, EMPTY = core.with_nulls, core.EMPTY_ARRAY
 local pcall, type, next, pairs = pcall, type, next, pairs
 local tointeger, tonumber = math.tointeger, tonumber
 
@@ -37,54 +37,64 @@ function M.encode(v)
   return tidy(text)
 end
 
-local function copy(t)
-  local c = {}
-  for k, v in pairs(t) do c[k] = v end
-  return c
-end
+local prepare
 
--- t as the shape says it is sent, copied only where something changes.
-local function prepare(shape, t, empty)
-  local out = t
-  local function set(k, v)
-    if out == t then out = copy(t) end
-    out[k] = v
-  end
-  local nulls = null_fields[t]
-  if nulls then
-    for k in pairs(nulls) do
-      if t[k] == nil then set(k, null) end
-    end
-  end
+-- The values t's own fields take when t is sent, as { key = value } (nil: none change): an
+-- id given as a string of digits as a number, an object or list that needs preparing as
+-- its prepared copy, an empty list as `empty` (nil: left as it is). Only the fields the
+-- shape names are visited, not every field of every edit.
+local function changes(shape, t, empty)
+  local ch
   local ids = shape.ids
   for i = 1, #ids do
     local v = t[ids[i]]
-    if type(v) == "string" then set(ids[i], tointeger(tonumber(v))) end
+    if type(v) == "string" then
+      ch = ch or {}
+      ch[ids[i]] = tointeger(tonumber(v))
+    end
   end
   for k, sub in pairs(shape.objects) do
     local v = t[k]
     if type(v) == "table" then
       local p = prepare(sub, v, empty)
-      if p ~= v then set(k, p) end
+      if p ~= v then
+        ch = ch or {}
+        ch[k] = p
+      end
     end
   end
   for k, item in pairs(shape.arrays) do
     local v = t[k]
     if type(v) == "table" then
+      local p = v
       if next(v) == nil then
-        if empty then set(k, empty) end
+        p = empty or v
       elseif item then
-        local list = v
         for i = 1, #v do
-          local p = type(v[i]) == "table" and prepare(item, v[i], empty) or v[i]
-          if p ~= v[i] then
-            if list == v then list = copy(v) end
-            list[i] = p
+          local x = type(v[i]) == "table" and prepare(item, v[i], empty) or v[i]
+          if x ~= v[i] then
+            if p == v then p = with_nulls(v, true) end
+            p[i] = x
           end
         end
-        if list ~= v then set(k, list) end
+      end
+      if p ~= v then
+        ch = ch or {}
+        ch[k] = p
       end
     end
+  end
+  return ch
+end
+
+-- t as the shape says it is sent: its null fields back (core.with_nulls) and its fields'
+-- changes applied, in a copy; t itself when nothing changes.
+function prepare(shape, t, empty)
+  local out = with_nulls(t)
+  local ch = changes(shape, t, empty)
+  if ch then
+    if out == t then out = with_nulls(t, true) end
+    for k, v in pairs(ch) do out[k] = v end
   end
   return out
 end

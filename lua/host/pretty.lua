@@ -148,7 +148,7 @@ local function format_entries(t, o, depth, path, prefix)
   for k in next, t do
     if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
   end
-  for k in pairs(null_fields(t) or {}) do
+  for _, k in ipairs(null_fields(t) or {}) do
     if rawget(t, k) == nil then keys[#keys + 1] = k end
   end
   table.sort(keys, key_less)
