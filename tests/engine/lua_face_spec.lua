@@ -141,6 +141,7 @@ describe("the Lua face", function()
         c.firstName = "Augusta"
         local body = json.body(validate.compile(fusebill.schema.customers), c)
         print(body:find('"middleName":null', 1, true) ~= nil, body:find('"reference2":null', 1, true) ~= nil)
+        c.customerReference.reference2 = "R2"   -- a field that was null, given a value
         assert(fb.customers:edit(c))
         c.middleName = fusebill.null          -- still the way to clear a field on purpose
         print(assert(fb.customers:edit(c)).middleName)
@@ -150,6 +151,7 @@ describe("the Lua face", function()
       local after = customer(sb, 1)
       assert.equal("Augusta", after.firstName)
       assert.equal("Lovelace", after.lastName)
+      assert.equal("R2", after.customerReference.reference2)
       assert.equal(cjson.null, after.middleName)
     end)
   end)
