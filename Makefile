@@ -25,7 +25,7 @@ CJSON_LIB  = $(shell $(CC) -print-file-name=liblua5.4-cjson.a)
 # Debian packages, and why each is here (the README repeats this list).
 DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-cjson-dev \
                libmicrohttpd-dev libedit-dev lua-busted lua-check curl openssl wrk python3-requests \
-               valgrind tmux luarocks
+               valgrind tmux luarocks lua-argparse
 
 # ---- sources --------------------------------------------------------------------------
 # One folder per part (README, Layout); every list names its files, so no part is
@@ -33,13 +33,14 @@ DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua
 # core/engine, libfusebill: ENGINE_SRC and EMBED_SRC are what luaopen_fusebill needs
 # (the Lua C module is exactly these); the engine API (fb_engine.c) and lua-cjson
 # (fb_cjson.c) complete the library for C hosts.
-ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_error.c fb_json.c fb_limits.c fb_loop.c fb_lua.c \
-                   fb_rate.c fb_request.c fb_retry.c fb_secret.c fb_validate.c)
+ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_csv.c fb_csv_read.c fb_csv_write.c fb_error.c fb_json.c \
+                   fb_limits.c fb_loop.c fb_lua.c fb_rate.c fb_request.c fb_retry.c fb_secret.c fb_validate.c)
 EMBED_SRC      = core/engine/fb_modules.c
 ENGINE_API_SRC = core/engine/fb_engine.c
 CJSON_SRC      = core/engine/fb_cjson.c
 # core/host: the fusebill program, and the table its plugin exports.
-HOST_SRC       = $(addprefix core/host/,main.c fbh_options.c fbh_run.c fbh_repl.c fbh_plugin.c)
+HOST_SRC       = $(addprefix core/host/,main.c fbh_options.c fbh_check.c fbh_connect.c fbh_run.c fbh_repl.c \
+                   fbh_plugin.c fbh_tools.c)
 PLUGIN_SRC     = core/host/fbh_plugin_table.c
 # core/sandbox: the sandbox server; main.c is fusebill-sandbox's entry point.
 SANDBOX_SRC    = $(addprefix core/sandbox/,sbx_server.c sbx_options.c sbx_timer.c)

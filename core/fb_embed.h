@@ -35,4 +35,13 @@ int luaopen_cjson_safe(lua_State *L);
 /* Puts "cjson" and "cjson.safe" into package.preload. */
 void fb_preload_cjson(lua_State *L);
 
+/* A string value that an encoder puts where an empty JSON array belongs:
+ * lua-cjson 2.1 writes every empty table as {}. */
+#define FB_JSON_EMPTY_ARRAY "\001[]"
+
+/* The one rewrite of lua-cjson's output (core/engine/fb_json.c): src[0..n) is
+ * copied to dst (which may be src) with "\/" written as "/" and the string
+ * FB_JSON_EMPTY_ARRAY as []. Returns the new length, never more than n. */
+size_t fb_json_tidy(char *dst, const char *src, size_t n);
+
 #endif

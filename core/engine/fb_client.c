@@ -62,15 +62,21 @@ static int client_close(lua_State *L) {
   return 0;
 }
 
-/* ---- options ----------------------------------------------------------------- */
+/* ---- options -----------------------------------------------------------------
+ * The table comes from fusebill.new, which checked it against lua/fusebill/options.lua
+ * (the one checker: Lua, the engine and the command line spell and bound options alike).
+ * These readers only take values out; a value of the wrong type, which only a direct
+ * call of this internal function can pass, is an error without further rules. */
+
+static void bad_option(lua_State *L, const char *name) {
+  luaL_error(L, "core.client: option '%s' has the wrong type (fusebill.new checks options)", name);
+}
 
 static const char *opt_string(lua_State *L, const char *name, const char *def) {
   int t = lua_getfield(L, 1, name);
   const char *s = def;
-  if (t != LUA_TNIL) {
-    if (t != LUA_TSTRING) luaL_error(L, "fusebill.new: option '%s' must be a string, got %s", name, luaL_typename(L, -1));
-    s = lua_tostring(L, -1);
-  }
+  if (t == LUA_TSTRING) s = lua_tostring(L, -1);
+  else if (t != LUA_TNIL) bad_option(L, name);
   lua_pop(L, 1);   /* the string stays alive in the options table */
   return s;
 }
@@ -79,38 +85,33 @@ static const char *opt_string(lua_State *L, const char *name, const char *def) {
 static double opt_seconds(lua_State *L, const char *name, double def) {
   int t = lua_getfield(L, 1, name);
   double v = def;
-  if (t != LUA_TNIL) {
-    if (t != LUA_TNUMBER) luaL_error(L, "fusebill.new: option '%s' must be a number of seconds, got %s", name, luaL_typename(L, -1));
-    v = lua_tonumber(L, -1);
-    if (!(v > 0 && v <= 86400))
-      luaL_error(L, "fusebill.new: option '%s' must be a number of seconds above 0 and at most 86400", name);
-  }
+  if (t == LUA_TNUMBER) v = lua_tonumber(L, -1);
+  else if (t != LUA_TNIL) bad_option(L, name);
+  if (v > 86400) v = 86400;   /* options.lua bounds it; a direct caller must not overflow the cast */
   lua_pop(L, 1);
   return v;
 }
 
 static int opt_bool(lua_State *L, const char *name) {
   int t = lua_getfield(L, 1, name);
-  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
-    luaL_error(L, "fusebill.new: option '%s' must be a boolean, got %s", name, luaL_typename(L, -1));
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN) bad_option(L, name);
   int v = lua_toboolean(L, -1);
   lua_pop(L, 1);
   return v;
 }
 
-/* rate_limit: "auto" (follow the headers), a number per minute, or false / "off". */
+/* rate_limit: "auto" (follow the headers; the default), "none", or requests per minute. */
 static void opt_rate(lua_State *L, fb_client *cl) {
   int t = lua_getfield(L, 1, "rate_limit");
-  if (t == LUA_TNIL || (t == LUA_TSTRING && strcmp(lua_tostring(L, -1), "auto") == 0)) {
-    fb_rate_init(&cl->rate, FB_RATE_AUTO, 0);
-  } else if ((t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) ||
-             (t == LUA_TSTRING && strcmp(lua_tostring(L, -1), "off") == 0)) {
-    fb_rate_init(&cl->rate, FB_RATE_OFF, 0);
-  } else if (t == LUA_TNUMBER && lua_tonumber(L, -1) > 0 && !isinf(lua_tonumber(L, -1))) {
+  if (t == LUA_TNUMBER) {
     cl->rate_per_minute = lua_tonumber(L, -1);
     fb_rate_init(&cl->rate, FB_RATE_FIXED, cl->rate_per_minute);
+  } else if (t == LUA_TSTRING && strcmp(lua_tostring(L, -1), "none") == 0) {
+    fb_rate_init(&cl->rate, FB_RATE_OFF, 0);
+  } else if (t == LUA_TNIL || (t == LUA_TSTRING && strcmp(lua_tostring(L, -1), "auto") == 0)) {
+    fb_rate_init(&cl->rate, FB_RATE_AUTO, 0);
   } else {
-    luaL_error(L, "fusebill.new: option 'rate_limit' must be \"auto\", \"off\", false or a positive number of requests per minute");
+    bad_option(L, "rate_limit");
   }
   lua_pop(L, 1);
 }
@@ -131,27 +132,28 @@ static int is_loopback(const char *host) {
   return inet_pton(AF_INET6, v6text, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-/* Checks the base URL and records where its path starts, so error messages can
- * show "PUT /v1/customers" without the scheme and host. */
-static int check_base_url(lua_State *L, fb_client *cl, int has_key) {
+/* Records where the base URL's path starts, so error messages can show
+ * "PUT /v1/customers" without the scheme and host, and whether its host is this
+ * machine (never through a proxy); returns whether it is https. fusebill.new
+ * refuses a URL that would carry the key over plain http to another machine
+ * (lua/fusebill/options.lua); this refuses it again, for any direct caller. */
+static int parse_base_url(lua_State *L, fb_client *cl, int has_key) {
   CURLU *u = curl_url();
   char *scheme = NULL, *host = NULL;
   if (!u || curl_url_set(u, CURLUPART_URL, cl->base_url, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+    curl_free(scheme);
     curl_url_cleanup(u);
-    luaL_error(L, "fusebill.new: option 'base_url' is not a valid URL");
+    luaL_error(L, "core.client: base_url is not a URL (fusebill.new checks options)");
   }
-  int plain = strcmp(scheme, "http") == 0, tls = strcmp(scheme, "https") == 0;
-  int local = cl->loopback = is_loopback(host);
-  lua_pushstring(L, host);
-  curl_free(scheme);
+  int tls = strcmp(scheme, "https") == 0;
+  cl->loopback = is_loopback(host);
   curl_free(host);
+  curl_free(scheme);
   curl_url_cleanup(u);
-  if (!plain && !tls) luaL_error(L, "fusebill.new: option 'base_url' must be an http(s) URL");
-  if (plain && has_key && !local)
-    luaL_error(L, "fusebill.new: refusing to send the API key over plain http to %s; use https", lua_tostring(L, -1));
-  lua_pop(L, 1);
+  if (has_key && !tls && !cl->loopback)
+    luaL_error(L, "core.client: refusing to send the API key over plain http to another machine; use https");
   const char *after_scheme = strstr(cl->base_url, "://") + 3;
   const char *slash = strchr(after_scheme, '/');
   cl->origin_len = slash ? (size_t)(slash - cl->base_url) : strlen(cl->base_url);
@@ -160,7 +162,7 @@ static int check_base_url(lua_State *L, fb_client *cl, int has_key) {
 
 /* User-Agent and Accept-Encoding are lines of the list rather than
  * CURLOPT_USERAGENT and CURLOPT_ACCEPT_ENCODING's header: libcurl formats those
- * two into fresh strings for every request (about 3% of a call's CPU), and
+ * two into fresh strings for every request (a visible share of a call's CPU), and
  * copies list lines as they are. First in the list, they go out where libcurl
  * put its own, so a request's bytes are unchanged. CURLOPT_ACCEPT_ENCODING is
  * still set, since it is what makes libcurl decompress a gzip answer; with
@@ -189,34 +191,39 @@ static char *dup_or_fail(lua_State *L, const char *s) {
   return d;
 }
 
+/* Pushes a table with weak keys: its entries go with their coroutines. */
+static void new_weak_table(lua_State *L) {
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+}
+
 static int core_client(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  fb_client *cl = lua_newuserdatauv(L, sizeof *cl, 0);
+  fb_client *cl = lua_newuserdatauv(L, sizeof *cl, 1);
   memset(cl, 0, sizeof *cl);
   luaL_setmetatable(L, FB_CLIENT_MT);
+  new_weak_table(L);                 /* coroutine -> meta of its last call (fb_request.c) */
+  lua_setiuservalue(L, -2, 1);
   cl->loop = fb_loop_get(L);
   cl->easy_owner = fb_loop_new_owner(cl->loop);
 
   const char *key = opt_string(L, "api_key", NULL);
-  if (key) {
-    for (const char *p = key; *p; p++)
-      if (iscntrl((unsigned char)*p) || *p == ' ')
-        luaL_error(L, "fusebill.new: option 'api_key' must not contain spaces or control characters");
-    if (strlen(key) > 1024 || !*key) luaL_error(L, "fusebill.new: option 'api_key' must be 1 to 1024 characters");
-  }
   cl->base_url = dup_or_fail(L, opt_string(L, "base_url", "https://secure.fusebill.com/v1"));
   size_t n = strlen(cl->base_url);
   while (n > 0 && cl->base_url[n - 1] == '/') cl->base_url[--n] = '\0';
-  int tls = check_base_url(L, cl, key != NULL);
+  int tls = parse_base_url(L, cl, key != NULL);
   cl->timeout_ms = (long)(opt_seconds(L, "timeout", 30) * 1000);
   cl->connect_timeout_ms = (long)(opt_seconds(L, "connect_timeout", 10) * 1000);
   const char *cacert = opt_string(L, "cacert", NULL);
   if (cacert) cl->cacert = dup_or_fail(L, cacert);
   const char *extra = opt_string(L, "user_agent", NULL);
   /* Short on purpose: curl formats the User-Agent into every request byte by byte,
-   * and curl_version()'s full list of TLS, compression and IDN libraries (about 200
-   * characters) cost more CPU per call than validating the whole body. */
+   * and curl_version()'s full list of TLS, compression and IDN libraries would cost
+   * more CPU per call than validating the whole body. */
   lua_pushfstring(L, "fusebill/%s libcurl/%s %s%s%s", FB_VERSION, curl_version_info(CURLVERSION_NOW)->version,
                   LUA_RELEASE, extra ? " " : "", extra ? extra : "");
   cl->user_agent = dup_or_fail(L, lua_tostring(L, -1));
@@ -227,7 +234,6 @@ static int core_client(lua_State *L) {
   lua_pop(L, 1);
   opt_rate(L, cl);
   cl->verbose = opt_bool(L, "verbose");
-  cl->dry_run = opt_bool(L, "dry_run");
   build_headers(L, cl, key, tls);
   return 1;
 }
@@ -257,14 +263,35 @@ static int client_options(lua_State *L) {
   lua_setfield(L, -2, "budget");
   lua_setfield(L, -2, "retry");
   if (cl->rate.mode == FB_RATE_FIXED) lua_pushnumber(L, cl->rate_per_minute);
-  else lua_pushstring(L, cl->rate.mode == FB_RATE_AUTO ? "auto" : "off");
+  else lua_pushstring(L, cl->rate.mode == FB_RATE_AUTO ? "auto" : "none");
   lua_setfield(L, -2, "rate_limit");
   lua_pushboolean(L, cl->verbose);
   lua_setfield(L, -2, "verbose");
-  lua_pushboolean(L, cl->dry_run);
-  lua_setfield(L, -2, "dry_run");
   lua_pushstring(L, cl->user_agent ? cl->user_agent : "");
   lua_setfield(L, -2, "user_agent");
+  return 1;
+}
+
+/* client:last_meta([co]) -> the meta of the last call co (default: the running
+ * coroutine) finished through this client, or nil */
+static int client_last_meta(lua_State *L) {
+  fb_client_check(L, 1);
+  if (lua_isnoneornil(L, 2)) { lua_settop(L, 1); lua_pushthread(L); }
+  else luaL_checktype(L, 2, LUA_TTHREAD);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+/* core.last_meta([co]): the same for the last call of co through any client (the
+ * bulk runner reads an item's attempts from it) */
+static int core_last_meta(lua_State *L) {
+  if (lua_isnoneornil(L, 1)) { lua_settop(L, 0); lua_pushthread(L); }
+  else luaL_checktype(L, 1, LUA_TTHREAD);
+  lua_getfield(L, LUA_REGISTRYINDEX, FB_LAST_META_KEY);
+  lua_pushvalue(L, 1);
+  lua_rawget(L, -2);
   return 1;
 }
 
@@ -278,6 +305,7 @@ static int client_tostring(lua_State *L) {
 static const luaL_Reg client_methods[] = {
   {"request", fb_request},
   {"options", client_options},
+  {"last_meta", client_last_meta},
   {"close", client_close},
   {NULL, NULL}
 };
@@ -294,6 +322,13 @@ void fb_client_open(lua_State *L) {
     lua_setfield(L, -2, "__tostring");
   }
   lua_pop(L, 1);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, FB_LAST_META_KEY) == LUA_TNIL) {
+    new_weak_table(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, FB_LAST_META_KEY);
+  }
+  lua_pop(L, 1);
   lua_pushcfunction(L, core_client);
   lua_setfield(L, -2, "client");
+  lua_pushcfunction(L, core_last_meta);
+  lua_setfield(L, -2, "last_meta");
 }

@@ -11,6 +11,8 @@
 #include "fb_secret.h"
 
 #define FB_CLIENT_MT "fusebill.client"
+/* registry: coroutine -> meta of its last call through any client (weak keys) */
+#define FB_LAST_META_KEY "fusebill.last_meta"
 
 typedef struct fb_client {
   fb_loop *loop;
@@ -27,7 +29,7 @@ typedef struct fb_client {
   double rate_per_minute;          /* 0 with rate_limit "auto" or off */
   fb_retry_policy retry;
   fb_rate rate;
-  int verbose, dry_run, closed;
+  int verbose, closed;
   int inflight;                    /* transfers on the wire (pacing counts them) */
   int calls;                       /* calls begun and not over, waits included */
 } fb_client;
@@ -43,10 +45,11 @@ void fb_client_release(fb_client *cl);
  * message must never show it. */
 void fb_client_push_redacted(lua_State *L, const fb_client *cl, const char *s, size_t len);
 
-/* client:request(method, path, body, query) -> value, meta | nil, err */
+/* client:request(method, path, body, query) -> value | nil, err; the call's
+ * metadata (status, attempts, headers, elapsed) is then client:last_meta() */
 int fb_request(lua_State *L);
 
-/* core.client(opts) */
+/* core.client(opts), core.last_meta(co) */
 void fb_client_open(lua_State *L);
 
 #endif

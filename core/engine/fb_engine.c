@@ -90,9 +90,8 @@ static void push_options(lua_State *L, const fb_config *c) {
   if (c->rate_limit) {
     char *end;
     long n = strtol(c->rate_limit, &end, 10);
-    if (strcmp(c->rate_limit, "none") == 0) lua_pushboolean(L, 0);
-    else if (end != c->rate_limit && *end == '\0' && n > 0) lua_pushinteger(L, n);
-    else lua_pushstring(L, c->rate_limit);
+    if (end != c->rate_limit && *end == '\0') lua_pushinteger(L, n);
+    else lua_pushstring(L, c->rate_limit);   /* "auto", "none"; anything else is refused by name */
     lua_setfield(L, -2, "rate_limit");
   }
   if (c->concurrency > 0) { lua_pushinteger(L, c->concurrency); lua_setfield(L, -2, "concurrency"); }
@@ -222,7 +221,8 @@ static int field_int(lua_State *L, int t, const char *k) {
   return r;
 }
 
-/* Turns the driver's plain error table at index t into a C record. */
+/* Turns the driver's plain error table at index t, and its JSON at t + 1, into a
+ * C record. */
 static fb_error_info *make_error(lua_State *L, int t) {
   fb_error_info *x = calloc(1, sizeof *x);
   if (!x) return NULL;
@@ -238,16 +238,7 @@ static fb_error_info *make_error(lua_State *L, int t) {
   x->retryable = field_int(L, t, "retryable");
   x->attempts = field_int(L, t, "attempts");
   x->traceback = field_str(L, t, "traceback");
-  /* JSON of the whole record; cjson.safe cannot raise, and a failure leaves NULL */
-  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_getfield(L, -1, "cjson.safe");
-  if (lua_istable(L, -1)) {
-    lua_getfield(L, -1, "encode");
-    lua_pushvalue(L, t);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) x->json = dup_str(lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 2);
+  x->json = dup_str(lua_tostring(L, t + 1));
   if (!x->kind) x->kind = dup_str("runtime");
   if (!x->message) x->message = dup_str(x->kind ? x->kind : "error");
   return x;
@@ -275,25 +266,25 @@ int fb_engine_call(fb_engine *e, const char *function, const char *args_json,
   lua_rawgeti(L, LUA_REGISTRYINDEX, e->driver_ref);
   lua_pushstring(L, function);
   if (args_json) lua_pushstring(L, args_json); else lua_pushnil(L);
-  int st = lua_pcall(L, 2, 3, top + 1);
+  int st = lua_pcall(L, 2, 4, top + 1);
   int code;
   if (st != LUA_OK) {  /* only out-of-memory and driver bugs land here */
     const char *m = lua_tostring(L, -1);
     code = st == LUA_ERRMEM ? FB_ERR_MEMORY : FB_ERR_RUNTIME;
     if (err) *err = simple_error(code == FB_ERR_MEMORY ? "memory" : "runtime", m ? m : "engine error");
-  } else if (lua_toboolean(L, -3)) {
+  } else if (lua_toboolean(L, -4)) {
     code = FB_OK;
     if (result_json) {
-      *result_json = dup_str(lua_tostring(L, -2));
+      *result_json = dup_str(lua_tostring(L, -3));
       if (!*result_json) code = FB_ERR_MEMORY;
     }
   } else {
-    const char *c = lua_tostring(L, -2);
+    const char *c = lua_tostring(L, -3);
     code = !c ? FB_ERR_RUNTIME
          : strcmp(c, "api") == 0 ? FB_ERR_API
          : strcmp(c, "no_function") == 0 ? FB_ERR_NO_FUNCTION
          : strcmp(c, "bad_json") == 0 ? FB_ERR_BAD_JSON : FB_ERR_RUNTIME;
-    if (err) *err = make_error(L, lua_gettop(L));
+    if (err) *err = make_error(L, lua_gettop(L) - 1);
   }
   lua_settop(L, top);
   return code;

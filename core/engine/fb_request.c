@@ -28,6 +28,8 @@
 #define DECODE_CHECK (256u << 10)   /* below this, no body can decode past MAX_DECODED */
 
 enum { ST_PACE, ST_SENT };
+/* A GET with a query is a list page; any other GET reads one record; the rest write. */
+enum { KIND_READ, KIND_LIST, KIND_WRITE };
 enum { REFUSED_NOT, REFUSED_BODY, REFUSED_IN_FLIGHT, REFUSED_DECODE };
 
 typedef struct fb_call {
@@ -40,9 +42,10 @@ typedef struct fb_call {
   const char *body;        /* the Lua string at BODY_IDX, or NULL */
   size_t body_len;
   int state, attempt, in_flight;
+  int kind;                /* what the request costs: KIND_READ, KIND_LIST or KIND_WRITE */
   unsigned long long seq;  /* the pacer's number for the attempt on the wire */
   int active;              /* counted in client->calls: begun and not yet over */
-  double sent_at;
+  double started, sent_at; /* the call began; the last attempt was sent */
   long status;
   char *resp;              /* response body; resp_cap counts in the loop's stats.buffered */
   size_t resp_len, resp_cap;
@@ -262,12 +265,25 @@ static const char *refusal(const fb_call *c) {
   }
 }
 
+static const char *find_xhdr(const fb_call *c, const char *want);
+
+/* Pushes the call's metadata: { method, path, status, attempts, elapsed,
+ * headers = { x-* headers, names in lower case }, request_id }. Header values
+ * are the server's words, and an error carries them: the key is redacted. */
 static void push_meta(lua_State *L, const fb_call *c) {
-  lua_createtable(L, 0, 3);
-  lua_pushinteger(L, c->status);
-  lua_setfield(L, -2, "status");
+  lua_createtable(L, 0, 7);
+  lua_pushstring(L, c->method);
+  lua_setfield(L, -2, "method");
+  lua_pushstring(L, c->url + c->target_off);
+  lua_setfield(L, -2, "path");
+  if (c->status > 0) {
+    lua_pushinteger(L, c->status);
+    lua_setfield(L, -2, "status");
+  }
   lua_pushinteger(L, c->attempt);
   lua_setfield(L, -2, "attempts");
+  lua_pushnumber(L, fb_now() - c->started);
+  lua_setfield(L, -2, "elapsed");
   lua_createtable(L, 0, c->xhdr_n);   /* sized once, not grown header by header */
   for (size_t i = 0; i < c->xhdr_len;) {
     const char *name = c->xhdr + i;
@@ -275,11 +291,44 @@ static void push_meta(lua_State *L, const fb_call *c) {
     const char *value = name + name_len + 1;
     size_t value_len = strlen(value);
     lua_pushlstring(L, name, name_len);
-    lua_pushlstring(L, value, value_len);
+    fb_client_push_redacted(L, c->client, value, value_len);
     lua_rawset(L, -3);
     i = (size_t)(value - c->xhdr) + value_len + 1;
   }
   lua_setfield(L, -2, "headers");
+  const char *rid = find_xhdr(c, "x-request-id");
+  if (rid) {
+    fb_client_push_redacted(L, c->client, rid, strlen(rid));
+    lua_setfield(L, -2, "request_id");
+  }
+}
+
+/* Pops the meta table on top and keeps it as the last one of this coroutine,
+ * for this client (client:last_meta()) and for any client (core.last_meta(co)).
+ * Slot 1 is the client. Results, not a second return value: a success returns
+ * the value alone, so `local v, err = ...; if err then` means what it says. */
+static void keep_meta(lua_State *L) {
+  int meta = lua_gettop(L);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushthread(L);
+  lua_pushvalue(L, meta);
+  lua_rawset(L, -3);
+  lua_getfield(L, LUA_REGISTRYINDEX, FB_LAST_META_KEY);
+  lua_pushthread(L);
+  lua_pushvalue(L, meta);
+  lua_rawset(L, -3);
+  lua_settop(L, meta - 1);
+}
+
+/* The error object on top gets the meta's headers; then the meta is kept. */
+static void keep_failure_meta(lua_State *L, const fb_call *c) {
+  int err = lua_gettop(L);
+  push_meta(L, c);
+  if (c->status > 0) {                 /* there was an answer: its x-* headers */
+    lua_getfield(L, -1, "headers");
+    lua_setfield(L, err, "headers");
+  }
+  keep_meta(L);
 }
 
 static const char *find_xhdr(const fb_call *c, const char *want) {
@@ -343,6 +392,7 @@ static int push_failure(lua_State *L, fb_call *c, const char *kind, int retryabl
     if (c->status == 400 && m && strncmp(m, "Authorization", 13) == 0) {
       lua_pushliteral(L, "auth");
       lua_setfield(L, err, "kind");
+      kind = "auth";
     }
     lua_pop(L, 1);
     const char *rid = find_xhdr(c, "x-request-id");
@@ -351,10 +401,13 @@ static int push_failure(lua_State *L, fb_call *c, const char *kind, int retryabl
       lua_setfield(L, err, "request_id");
     }
   }
+  if (strcmp(kind, "auth") == 0) fb_loop_stats(c->client->loop)->auth_failures++;
+  keep_failure_meta(L, c);
   return 2;
 }
 
 static int push_day_spent(lua_State *L, fb_call *c, double reset_in) {
+  fb_loop_stats(c->client->loop)->quota_stops++;
   lua_pushnil(L);
   fb_error_push(L, "rate_limited", c->status == 429 ? 429 : 0, c->method, c->url + c->target_off,
                 NULL, c->attempt, 0);
@@ -364,6 +417,7 @@ static int push_day_spent(lua_State *L, fb_call *c, double reset_in) {
   lua_setfield(L, -2, "limit");
   lua_pushnumber(L, reset_in);
   lua_setfield(L, -2, "reset_in");
+  keep_failure_meta(L, c);
   return 2;
 }
 
@@ -416,19 +470,15 @@ static int call_finish(lua_State *L, fb_call *c) {
     snprintf(what, sizeof what, "%s (curl %d)", kind, (int)rc);
   } else if (c->status >= 200 && c->status < 300) {
     if (cl->verbose) { snprintf(what, sizeof what, "%ld", c->status); log_attempt(c, what, -1); }
-    if (c->resp_len == 0) {
-      lua_pushboolean(L, 1);             /* 204 No Content */
+    if (c->resp_len == 0) lua_pushboolean(L, 1);   /* 204 No Content */
+    else if (decodable(c)) push_decoded(L, c);
+    else lua_pushnil(L);
+    if (!lua_isnil(L, -1)) {
       push_meta(L, c);
-      return 2;
+      keep_meta(L);
+      return 1;
     }
-    if (decodable(c)) {
-      push_decoded(L, c);
-      if (!lua_isnil(L, -1)) {
-        push_meta(L, c);
-        return 2;
-      }
-      lua_pop(L, 1);
-    }
+    lua_pop(L, 1);
     kind = "bad_response";
     retryable = !c->refused;             /* safe: GETs and PUTs are idempotent */
     snprintf(what, sizeof what, "%ld with a body that is not JSON", c->status);
@@ -491,7 +541,9 @@ static int call_send(lua_State *L, fb_call *c) {
   stats->attempts++;
   if (c->attempt == 1) {
     stats->requests++;
-    if (c->body || strcmp(c->method, "GET") != 0) stats->writes++;
+    if (c->kind == KIND_WRITE) stats->writes++;
+    else if (c->kind == KIND_LIST) stats->lists++;
+    else stats->reads++;
   }
   if (fb_loop_start(cl->loop, &c->wait) != 0) return luaL_error(L, "fusebill: cannot start transfer");
   return 0;
@@ -587,18 +639,12 @@ int fb_request(lua_State *L) {
   c->body_len = body_len;
   c->state = ST_PACE;
   c->target_off = cl->origin_len;
+  c->kind = (body || strcmp(method, "GET") != 0) ? KIND_WRITE : lua_isnil(L, 5) ? KIND_READ : KIND_LIST;
   c->url = build_url(L, cl, path, 5);
   if (!c->url) return luaL_error(L, "fusebill: out of memory");
   c->client = cl;
+  c->started = fb_now();
   fb_limits_clear(&c->limits);
-
-  if (cl->dry_run && strcmp(method, "GET") != 0) {
-    /* The last line of defence for dry runs: no write leaves the machine. */
-    lua_pushnil(L);
-    fb_error_push(L, "dry_run", 0, method, c->url + c->target_off,
-                  "dry run: the request was not sent", 0, 0);
-    return 2;
-  }
   c->active = 1;
   cl->calls++;
   return call_run(L, LUA_OK, ENTERED);

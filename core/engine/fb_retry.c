@@ -16,15 +16,13 @@ void fb_retry_defaults(fb_retry_policy *p) {
   p->budget = 10000;
 }
 
-/* Bounded above too: max_attempts and budget become an int and a long. */
-static double opt_number(lua_State *L, int t, const char *name, double def, double min, double max) {
+/* The policy was checked by lua/fusebill/options.lua (fusebill.new, fusebill.retry):
+ * this only reads it. */
+static double opt_number(lua_State *L, int t, const char *name, double def) {
   int type = lua_getfield(L, t, name);
   double v = def;
-  if (type != LUA_TNIL) {
-    if (type != LUA_TNUMBER) luaL_error(L, "retry.%s must be a number, got %s", name, luaL_typename(L, -1));
-    v = lua_tonumber(L, -1);
-    if (!(v >= min && v <= max)) luaL_error(L, "retry.%s must be a number from %f to %f", name, (lua_Number)min, (lua_Number)max);
-  }
+  if (type == LUA_TNUMBER) v = lua_tonumber(L, -1);
+  else if (type != LUA_TNIL) luaL_error(L, "retry.%s has the wrong type (fusebill.new checks options)", name);
   lua_pop(L, 1);
   return v;
 }
@@ -33,10 +31,10 @@ void fb_retry_read(lua_State *L, int idx, fb_retry_policy *p) {
   if (lua_isnoneornil(L, idx)) return;
   idx = lua_absindex(L, idx);
   luaL_argexpected(L, lua_istable(L, idx), idx, "retry policy table");
-  p->max_attempts = (int)opt_number(L, idx, "max_attempts", p->max_attempts, 1, 1000);
-  p->base_delay = opt_number(L, idx, "base_delay", p->base_delay, 0, 3600);
-  p->max_delay = opt_number(L, idx, "max_delay", p->max_delay, 0, 3600);
-  p->budget = (long)opt_number(L, idx, "budget", (double)p->budget, 0, 1e9);
+  p->max_attempts = (int)opt_number(L, idx, "max_attempts", p->max_attempts);
+  p->base_delay = opt_number(L, idx, "base_delay", p->base_delay);
+  p->max_delay = opt_number(L, idx, "max_delay", p->max_delay);
+  p->budget = (long)opt_number(L, idx, "budget", (double)p->budget);
 }
 
 double fb_retry_backoff(const fb_retry_policy *p, int attempt, double random01) {

@@ -24,7 +24,7 @@
 #include <lauxlib.h>
 #include "fb_validate.h"
 
-enum { T_STRING, T_INTEGER, T_NUMBER, T_BOOLEAN, T_OBJECT, T_ARRAY };
+enum { T_STRING, T_INTEGER, T_NUMBER, T_BOOLEAN, T_OBJECT, T_ARRAY, T_ID };
 enum { F_NONE, F_CURRENCY, F_EMAIL };
 
 /* One compiled field spec. Its user values hold what is not a number:
@@ -34,6 +34,7 @@ enum { F_NONE, F_CURRENCY, F_EMAIL };
 typedef struct vspec {
   int type, format;
   int has_max, has_min, has_enum;
+  int required;         /* a string must not be blank either */
   lua_Integer max;      /* characters (strings) or items (arrays) */
   lua_Integer min;
 } vspec;
@@ -331,6 +332,16 @@ static void check_members(vwalk *w, int t, int spec, const vpath *up, int depth)
   lua_settop(L, top);
 }
 
+/* Whether the string at v is empty or only white space: what a required field
+ * read from a blank CSV cell holds, and what the server would refuse. */
+static int is_blank(vwalk *w, int v) {
+  size_t len;
+  const char *t = lua_tolstring(w->L, v, &len);
+  for (size_t i = 0; i < len; i++)
+    if (!is_space((unsigned char)t[i])) return 0;
+  return 1;
+}
+
 static void check_string(vwalk *w, int v, int spec, const vspec *s, const vpath *at) {
   lua_State *L = w->L;
   if (lua_type(L, v) != LUA_TSTRING) {
@@ -339,6 +350,11 @@ static void check_string(vwalk *w, int v, int spec, const vspec *s, const vpath 
   }
   lua_Integer n = text_chars(w, v, at);
   if (n < 0) return;
+  if (s->required && is_blank(w, v)) {
+    lua_pushliteral(L, "is required and must not be empty");
+    problem(w, at, "required", -1);
+    return;
+  }
   if (s->has_max && n > s->max) {
     lua_pushfstring(L, "is %I characters, the maximum is %I", (LUAI_UACINT)n, (LUAI_UACINT)s->max);
     problem(w, at, "max_length", n);
@@ -412,6 +428,30 @@ static void check_integer(vwalk *w, int v, const vspec *s, const vpath *at) {
   }
 }
 
+/* An id: a positive whole number, or a string of digits (read from a CSV) that the
+ * encoder sends as a number. */
+static void check_id(vwalk *w, int v, const vpath *at) {
+  lua_State *L = w->L;
+  if (lua_type(L, v) == LUA_TSTRING) {
+    size_t len;
+    const char *t = lua_tolstring(L, v, &len);
+    int digits = len > 0 && len <= 18, nonzero = 0;
+    for (size_t i = 0; digits && i < len; i++) {
+      digits = t[i] >= '0' && t[i] <= '9';
+      nonzero |= t[i] > '0';
+    }
+    if (digits && nonzero) return;
+    problem_value(w, at, "type", "must be an id (a positive whole number or a string of digits), got %s", v, 1);
+    return;
+  }
+  if (lua_type(L, v) != LUA_TNUMBER) {
+    problem_type(w, at, "must be an id (a positive whole number or a string of digits), got %s", v);
+    return;
+  }
+  static const vspec positive = { T_INTEGER, F_NONE, 0, 1, 0, 0, 0, 1 };
+  check_integer(w, v, &positive, at);
+}
+
 static void check_array(vwalk *w, int v, int spec, const vspec *s, const vpath *at) {
   lua_State *L = w->L;
   if (!lua_istable(L, v)) {
@@ -458,6 +498,7 @@ static void check_field(vwalk *w, int v, int spec, const vpath *at) {
   switch (s->type) {
     case T_STRING: check_string(w, v, spec, s, at); break;
     case T_INTEGER: check_integer(w, v, s, at); break;
+    case T_ID: check_id(w, v, at); break;
     case T_NUMBER:
       if (lua_type(L, v) != LUA_TNUMBER) problem_type(w, at, "must be a number, got %s", v);
       else check_finite(w, v, at);
@@ -543,7 +584,7 @@ static void compile_fields(lua_State *L, int ud, int fields) {
 }
 
 static void compile_spec(lua_State *L, int spec) {
-  static const char *const types[] = { "string", "integer", "number", "boolean", "object", "array", NULL };
+  static const char *const types[] = { "string", "integer", "number", "boolean", "object", "array", "id", NULL };
   static const char *const formats[] = { "none", "currency", "email", NULL };
   vspec *s = lua_newuserdatauv(L, sizeof *s, 2);
   int ud = lua_gettop(L);
@@ -554,6 +595,8 @@ static void compile_spec(lua_State *L, int spec) {
   s->format = luaL_checkoption(L, -1, "none", formats);
   lua_pop(L, 2);
   s->min = spec_integer(L, spec, "min", &s->has_min);
+  s->required = lua_getfield(L, spec, "required") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+  lua_pop(L, 1);
   s->max = spec_integer(L, spec, s->type == T_ARRAY ? "max_items" : "max", &s->has_max);
   if (s->type == T_OBJECT) {
     lua_getfield(L, spec, "fields");

@@ -3,8 +3,8 @@
  * time a script needs one of them.
  *
  * Why: libcurl and libmicrohttpd pull in some thirty-five libraries (TLS, IDN,
- * LDAP, Kerberos, compression...), and mapping and relocating them took about
- * 6 ms, four times the whole start-up of lua5.4. A script that never touches
+ * LDAP, Kerberos, compression...), and mapping and relocating them took several
+ * times the whole start-up of lua5.4. A script that never touches
  * the API (busted's helpers, `fusebill -e ''`, a plain Lua script) should start
  * as fast as lua5.4 does, so the host program itself links only Lua, lua-cjson
  * and libedit, and exports the Lua API (-Wl,-E) for the plugin, exactly as

@@ -147,7 +147,7 @@ int sbx_parse_args(sbx_options *o, int argc, char **argv, char *err, size_t errl
       o->idle_timeout = (unsigned)n;
     }
     else {
-      snprintf(err, errlen, "unknown option %s (see --help)", argv[i]);
+      snprintf(err, errlen, "unknown option %s (fusebill-sandbox --help lists the options)", argv[i]);
       return -1;
     }
 #undef FLAG

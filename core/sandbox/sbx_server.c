@@ -38,7 +38,7 @@ typedef struct req {
   char *body;
   size_t len, cap;
   int too_big;
-  int parked;
+  int handled;   /* run_handler ran: a later call only answers (see on_request) */
   enum action action;
   unsigned status;
   struct MHD_Response *resp;
@@ -80,24 +80,6 @@ static const char *find_escaped(const char *s, size_t n, const char *needle) {
   return NULL;
 }
 
-/* Copies src[0..n) to dst (which may be src itself) with every occurrence of `from`
- * replaced by `to` (not longer than `from`), left to right as string.gsub with a
- * literal pattern does; returns the new length. */
-static size_t replace_literal(char *dst, const char *src, size_t n, const char *from, const char *to) {
-  size_t flen = strlen(from), tlen = strlen(to), r = 0, w = 0;
-  while (r < n) {
-    const char *hit = find_escaped(src + r, n - r, from);
-    size_t upto = hit ? (size_t)(hit - src) : n;
-    memmove(dst + w, src + r, upto - r);
-    w += upto - r;
-    if (!hit) break;
-    memcpy(dst + w, to, tlen);
-    w += tlen;
-    r = upto + flen;
-  }
-  return w;
-}
-
 /* In place: every "\u0001m:NUMBER" (NUMBER as the Lua pattern %-?[%d%.]+) becomes
  * NUMBER, as s:gsub('"\\u0001m:(%-?[%d%.]+)"', "%1") does; returns the new length. */
 static size_t unquote_money(char *s, size_t n) {
@@ -136,20 +118,18 @@ static char *scratch(lua_State *L, size_t n) {
   return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-/* native.json_tidy(s): the rewrite util.encode applies to cjson's output (see there),
- * done here because string.gsub copies a 1.4 KB body byte by byte three times, which
- * cost more than cjson.encode itself. Returns s itself when there is nothing to do. */
+/* native.json_tidy(s): the engine's rewrite of cjson's output (fb_json_tidy: "\/"
+ * as "/", the empty-array marker as []), then the sandbox's own money markers. In C
+ * because string.gsub copies a whole body byte by byte per pattern. Returns s
+ * itself when there is nothing to do. */
 static int native_json_tidy(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   lua_settop(L, 1);
   if (!memchr(s, '\\', n)) return 1;  /* neither \/ nor a marker */
   char *buf = scratch(L, n);
-  n = replace_literal(buf, s, n, "\\/", "/");
-  if (find_escaped(buf, n, "\\u0001")) {
-    n = replace_literal(buf, buf, n, "\"\\u0001[]\"", "[]");
-    n = unquote_money(buf, n);
-  }
+  n = fb_json_tidy(buf, s, n);
+  if (find_escaped(buf, n, "\\u0001m:")) n = unquote_money(buf, n);
   lua_pushlstring(L, buf, n);
   return 1;
 }
@@ -194,6 +174,8 @@ static int luaopen_native(lua_State *L) {
   lua_newuserdatauv(L, 4096, 0);
   lua_pushcclosure(L, native_json_tidy, 1);
   lua_setfield(L, -2, "json_tidy");
+  lua_pushliteral(L, FB_JSON_EMPTY_ARRAY);
+  lua_setfield(L, -2, "EMPTY_ARRAY");
   return 1;
 }
 
@@ -224,8 +206,8 @@ static int lua_setup(sbx_server *s, const sbx_options *o, char *err, size_t errl
   s->L = L;
   /* The heap is a long-lived data set plus a few KB of garbage per request (the decoded
    * body, the rendered reply): generational collection frees that young garbage without
-   * marking and sweeping the whole data set each cycle, which cost a fifth of the
-   * sandbox's CPU time per PUT (in cache misses more than in instructions). */
+   * marking and sweeping the whole data set each cycle (in cache misses more than in
+   * instructions, the largest share of the sandbox's CPU time per PUT). */
   lua_gc(L, LUA_GCGEN, 0, 0);
   luaL_openlibs(L);
   fb_preload_cjson(L);
@@ -465,10 +447,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     return MHD_queue_response(c, MHD_HTTP_OK, s->ping);
   }
-  if (r->parked) {  /* resumed by the timer */
-    r->parked = 0;
-    return finish(c, r);
-  }
+  /* Resumed by the timer, or called again because the answer could not be queued:
+   * MHD_queue_response during MHD_stop_daemon returns MHD_YES without queueing, and
+   * running the request a second time would park it again, which MHD_stop_daemon
+   * answers by aborting the process (a Ctrl-C'd fusebill with a slow sandbox). */
+  if (r->handled) return finish(c, r);
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
@@ -493,11 +476,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return MHD_YES;
   }
   double delay = run_handler(s, c, url, method, r);
+  r->handled = 1;
   if (delay > 0) {
-    r->parked = 1;
     MHD_suspend_connection(c);
     if (sbx_timer_add(s->timer, delay, c) != 0) {
-      r->parked = 0;
       MHD_resume_connection(c);
       return finish(c, r);
     }
@@ -642,7 +624,8 @@ sbx_server *sbx_start(const sbx_options *o, char *err, size_t errlen) {
   freeaddrinfo(ai);
   if (!s->daemon) {
     snprintf(err, errlen, "cannot listen on %s:%u", o->host, o->port);
-    sbx_timer_stop(s->timer);
+    sbx_timer_free(s->timer);
+    s->timer = NULL;
     free_sandbox(s);
     return NULL;
   }
@@ -661,8 +644,10 @@ const char *sbx_key(const sbx_server *s) {
 
 void sbx_stop(sbx_server *s) {
   if (!s) return;
-  sbx_timer_stop(s->timer);  /* resumes parked connections first */
+  sbx_timer_stop(s->timer);  /* resumes parked connections first, and parks no more */
   MHD_stop_daemon(s->daemon);
+  sbx_timer_free(s->timer);
+  s->timer = NULL;
   if (s->save_file) {
     lua_State *L = s->L;
     lua_settop(L, 0);

@@ -7,15 +7,15 @@
 --
 -- Nested objects are flattened to dotted paths (customerReference.reference1). Arrays
 -- (salesTrackingCodes) are compared as whole values: a reader wants "the list changed from
--- A to B", not one line per index that shifted. JSON null and an absent field compare equal,
--- because a Fusebill PUT turns an omitted field into null anyway.
+-- A to B", not one line per index that shifted. JSON null and an absent field compare equal
+-- (a null field reads as absent, and a Fusebill PUT turns an omitted field into null).
+-- Values are shown as the user wrote them: strings quoted, lists as JSON ([] when empty).
 local diff = {}
 
-local ok_cjson, cjson = pcall(require, "cjson")
-local null = ok_cjson and cjson.null or nil
+local null = require("cjson").null
 
 local function is_null(v)
-  return v == nil or (null ~= nil and v == null)
+  return v == nil or v == null
 end
 
 -- A table is an "array" when it has no string keys (an empty table counts: cjson decodes
@@ -93,6 +93,7 @@ function diff.compute(before, after, ignore)
 end
 
 -- Renders one value the way JSON would show it, so strings are quoted and null is null.
+-- Only lists reach here as tables (objects are flattened), so an empty one is [].
 local function show(v)
   if is_null(v) then return "null" end
   local t = type(v)
@@ -103,9 +104,11 @@ local function show(v)
       return string.format("%.1f", v)
     end
     return tostring(v)
-  elseif t == "table" and ok_cjson then
-    local ok, s = pcall(cjson.encode, v)
-    if ok then return s end
+  elseif t == "table" then
+    if next(v) == nil then return "[]" end
+    -- required here, not at the top: fusebill.json loads the engine, which loads this module
+    local s = require("fusebill.json").encode(v)
+    if s then return s end
   end
   return tostring(v)
 end

@@ -1,16 +1,14 @@
 -- The engine API's driver (module "fusebill.engine"): what fb_engine_call runs in the
--- engine's state. call(name, args_json) -> true, result_json | false, code, error_table.
--- It runs inside lua_pcall, so anything unexpected still comes back as an error; the
--- fiddly parts (argument decoding, telling a fusebill error object from a plain Lua
--- error, flattening it to JSON) are a few lines here and would be many lines of C.
-local cjson = require 'cjson.safe'
-local null = cjson.null
-local function is_error(v)
-  local fb = package.loaded.fusebill
-  if type(fb) == 'table' and fb.is_error then return fb.is_error(v) end
-  local mt = getmetatable(v)
-  return type(mt) == 'table' and mt.__name == 'fusebill.error'
-end
+-- engine's state. call(name, args_json) -> true, result_json | false, code, error_table,
+-- error_json. It runs inside lua_pcall, so anything unexpected still comes back as an
+-- error; the fiddly parts (argument decoding, telling a fusebill error object from a plain
+-- Lua error, flattening it to JSON) are a few lines here and would be many lines of C.
+-- JSON both ways follows the library's rules (fusebill.json): whole numbers arrive as
+-- integers, "/" leaves as "/".
+local fusebill = require 'fusebill'
+local json = require 'fusebill.json'
+local null = fusebill.null
+
 local fields = { 'kind', 'status', 'message', 'method', 'path', 'field', 'rule', 'error_id',
   'request_id', 'retryable', 'attempts', 'length', 'errors' }
 local function api_error(e)
@@ -30,10 +28,13 @@ local function api_error(e)
   end
   return t
 end
+local function failed(code, t)
+  return false, code, t, json.encode(t)
+end
 local function fail(code, e, tb)
-  if is_error(e) then return false, 'api', api_error(e) end
+  if fusebill.is_error(e) then return failed('api', api_error(e)) end
   local msg = type(e) == 'string' and e or (e == nil and 'nil' or tostring(e))
-  return false, code, { kind = 'runtime', message = msg, traceback = tb }
+  return failed(code, { kind = 'runtime', message = msg, traceback = tb })
 end
 local function lookup(name)
   local v = _G
@@ -47,17 +48,16 @@ return function(name, args_json)
   local f = lookup(name)
   local mt = getmetatable(f)
   if type(f) ~= 'function' and not (mt and mt.__call) then
-    return false, 'no_function', { kind = 'unknown_function',
-      message = ('no global function %q'):format(name) }
+    return failed('no_function', { kind = 'unknown_function', message = ('no global function %q'):format(name) })
   end
   local args = {}
   if args_json and args_json:find('%S') then
-    local v, err = cjson.decode(args_json)
+    local v, err = json.decode(args_json)
     if v == nil and err then
-      return false, 'bad_json', { kind = 'bad_json', message = 'arguments are not valid JSON: ' .. err }
+      return failed('bad_json', { kind = 'bad_json', message = 'arguments are not valid JSON: ' .. err })
     end
     if type(v) ~= 'table' or (next(v) ~= nil and #v == 0) then
-      return false, 'bad_json', { kind = 'bad_json', message = 'arguments must be a JSON array' }
+      return failed('bad_json', { kind = 'bad_json', message = 'arguments must be a JSON array' })
     end
     args = v
   end
@@ -70,10 +70,10 @@ return function(name, args_json)
   end, table.unpack(args, 1, n)))
   if not r[1] then return fail('runtime', r[2], tb) end
   if r[2] == nil and r.n >= 3 then return fail('runtime', r[3]) end
-  if is_error(r[2]) then return fail('api', r[2]) end
-  local out, err = cjson.encode(r[2] == nil and null or r[2])
+  if fusebill.is_error(r[2]) then return fail('api', r[2]) end
+  local out, err = json.encode(r[2] == nil and null or r[2])
   if not out then
-    return false, 'bad_json', { kind = 'bad_json', message = 'result cannot be encoded as JSON: ' .. err }
+    return failed('bad_json', { kind = 'bad_json', message = 'result cannot be encoded as JSON: ' .. err })
   end
   return true, out
 end

@@ -3,20 +3,13 @@
 -- error object, sleeping a full-jitter exponential backoff between attempts
 -- (the same core.backoff the HTTP calls use; inside fusebill.each the sleep
 -- yields to the scheduler). A non-retryable error object stops it at once.
--- policy: { max_attempts = 5, base_delay = 0.5, max_delay = 30 }.
+-- policy: { max_attempts = 5, base_delay = 0.5, max_delay = 30 }, checked like every
+-- option table (fusebill.options: an unknown name raises).
 local core = require "fusebill.core"
-
-local function check_policy(policy)
-  if policy == nil then return {} end
-  if type(policy) ~= "table" then
-    error("fusebill.retry: bad argument #1 (policy table expected, got " .. type(policy) .. ")", 3)
-  end
-  core.backoff(policy, 1)   -- raises on a malformed policy, naming the field
-  return policy
-end
+local options = require "fusebill.options"
 
 local function retry(policy, fn, ...)
-  policy = check_policy(policy)
+  policy = options.check("retry", policy or {}, "fusebill.retry", 2)
   if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
     error("fusebill.retry: bad argument #2 (function expected, got " .. type(fn) .. ")", 2)
   end

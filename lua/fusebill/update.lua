@@ -1,41 +1,73 @@
--- Read-modify-write helpers and dry-run predictions, pure functions over decoded objects.
+-- Read-modify-write and dry-run predictions: pure functions over decoded objects (null
+-- fields absent, as json.decode leaves them).
 --
--- merge(schema, current, changes): the body update() PUTs back. Customers: the whole object
---   as read, with the changes applied; customerReference/customerAcquisition are merged field
---   by field; lists (salesTrackingCodes) are replaced whole. Other resources: only their
---   documented PUT fields, taken from current and overridden by changes.
--- would_be(schema, current, body): the object the server would hold after PUTting body.
---   For customers a PUT replaces the object: a writable field the body omits becomes null
---   (exactly the accident dry run exists to show). Read-only fields keep their value.
--- diff(before, after, label): changes list via fusebill.diff (bulk helper's module), falling
---   back to a small local comparison while that module is missing.
+-- merge(schema, current, changes): the full body update() PUTs. Resources with documented
+--   PUT fields (codes, tracked items): those fields. Customers: every field of the object
+--   as read, fields the schema does not know included, except system fields (read_only),
+--   which a PUT ignores; a writable field that is absent goes as null, so the PUT states
+--   every field. Then the changes: customerReference/customerAcquisition are merged field
+--   by field, lists (salesTrackingCodes) replaced whole.
+-- would_be(schema, current, body): the object the server would hold after PUTting body
+--   (body as json.prepare gives it). A customer PUT replaces the object: a writable field
+--   the body omits becomes null (exactly the accident dry run exists to show); system
+--   fields keep their value, and so does a keep_if_omitted field the body leaves out.
+-- report(before, after, label, info): the changes (fusebill.diff), told to a running
+--   fusebill.each and printed to stderr.
+
+local null = require("fusebill.core").null
+local diff = require "fusebill.diff"
 
 local M = {}
 
-local pairs, type = pairs, type
+local pairs, ipairs, type = pairs, ipairs, type
 
 local function copy(t)
   local c = {}
   for k, v in pairs(t) do c[k] = v end
   return c
 end
-M.copy = copy
 
-local null = require("fusebill.core").null
+-- The writable part of `cur` (an object read from the API) against field specs `fields`.
+local function writable(fields, cur)
+  local body = {}
+  for k, v in pairs(cur) do
+    if fields[k] == nil then body[k] = v end         -- a field this version does not know
+  end
+  for k, spec in pairs(fields) do
+    local v = cur[k]
+    if spec.read_only then
+      v = nil
+    elseif spec.type == "object" and type(v) == "table" then
+      v = writable(spec.fields, v)
+    elseif spec.type == "array" and type(v) == "table" and spec.items.type == "object" then
+      local list = {}
+      for i, item in ipairs(v) do list[i] = type(item) == "table" and writable(spec.items.fields, item) or item end
+      v = list
+    elseif v == nil and not spec.keep_if_omitted then
+      v = null
+    end
+    body[k] = v
+  end
+  return body
+end
 
 function M.merge(schema, current, changes)
   local fields = schema.fields
   local body
   if schema.put_fields then
     body = {}
-    for _, f in ipairs(schema.put_fields) do body[f] = current[f] end
+    for _, f in ipairs(schema.put_fields) do
+      local v = current[f]
+      if v == nil then v = null end
+      body[f] = v
+    end
   else
-    body = copy(current)
+    body = writable(fields, current)
   end
   for k, v in pairs(changes) do
     local spec = fields[k]
     if spec and spec.type == "object" and type(v) == "table" then
-      local sub = type(current[k]) == "table" and copy(current[k]) or {}
+      local sub = type(body[k]) == "table" and body[k] or {}
       for k2, v2 in pairs(v) do sub[k2] = v2 end
       body[k] = sub
     else
@@ -45,113 +77,71 @@ function M.merge(schema, current, changes)
   return body
 end
 
-local function nested_would_be(spec, cur, given)
-  local sub = {}
-  if type(cur) ~= "table" then cur = {} end
-  for k, s in pairs(spec.fields) do
-    if s.read_only then
-      sub[k] = cur[k]
-    elseif type(given) == "table" and given[k] ~= nil then
-      sub[k] = given[k]
-    elseif s.type == "array" then
-      sub[k] = {}
-    else
-      sub[k] = null
+-- Whether item a and item b are the same to the server, by one of the `match` keys.
+local function same_item(match, a, b)
+  for _, key in ipairs(match) do
+    local keys = type(key) == "table" and key or { key }
+    local all = true
+    for _, k in ipairs(keys) do
+      if a[k] == nil or a[k] ~= b[k] then all = false; break end
     end
+    if all then return true end
   end
-  return sub
+  return false
 end
 
-function M.would_be(schema, current, body)
-  local after = copy(current)
-  if schema.put_fields then
-    for _, f in ipairs(schema.put_fields) do
-      local v = body[f]
-      if v ~= nil then after[f] = v
-      elseif schema.omitted_become_null then after[f] = null end
+-- A list the server re-renders (salesTrackingCodes): an item it already holds comes back
+-- as it holds it; any other item as the user wrote it.
+local function list_would_be(spec, cur, given)
+  if not spec.match or type(cur) ~= "table" then return given end
+  local out = {}
+  for i, g in ipairs(given) do
+    out[i] = g
+    for _, c in ipairs(cur) do
+      if type(g) == "table" and type(c) == "table" and same_item(spec.match, g, c) then out[i] = c; break end
     end
-    return after
-  end
-  for k, spec in pairs(schema.fields) do
-    if not spec.read_only then
-      local v = body[k]
-      if spec.type == "object" then
-        if v == null then after[k] = null
-        else after[k] = nested_would_be(spec, current[k], v) end
-      elseif v == nil then
-        after[k] = null
-      else
-        after[k] = v
-      end
-    end
-  end
-  return after
-end
-
--- Fallback diff while fusebill.diff is not there: dotted field names, sorted.
-local function flat(t, prefix, out)
-  for k, v in pairs(t) do
-    local name = prefix and (prefix .. "." .. tostring(k)) or tostring(k)
-    if type(v) == "table" and next(v) ~= nil then flat(v, name, out) else out[name] = v end
   end
   return out
 end
 
-local function same(a, b)
-  if a == b then return true end
-  if type(a) == "table" and type(b) == "table" then return next(a) == nil and next(b) == nil end
-  return (a == nil or a == null) and (b == nil or b == null)
+local object_would_be
+
+-- An object or a list is always there after a PUT (a list left out is empty, an object
+-- left out has its writable fields null); any other field left out or null is null.
+local function field_would_be(spec, cur, given)
+  if spec.read_only or (given == nil and spec.keep_if_omitted) then return cur end
+  if given == null then given = nil end
+  if spec.type == "object" then return object_would_be(spec.fields, cur, type(given) == "table" and given or {}) end
+  if spec.type == "array" then return type(given) == "table" and list_would_be(spec, cur, given) or {} end
+  return given
 end
 
-local function local_compute(before, after)
-  local fb, fa = flat(before, nil, {}), flat(after, nil, {})
-  local changes, seen = {}, {}
-  for k, v in pairs(fb) do
-    seen[k] = true
-    if not same(v, fa[k]) then changes[#changes + 1] = { field = k, before = v, after = fa[k] } end
+-- The object with fields `fields` the server holds after a PUT of `given` over `cur`.
+function object_would_be(fields, cur, given)
+  local after = type(cur) == "table" and copy(cur) or {}
+  for k, spec in pairs(fields) do
+    after[k] = field_would_be(spec, after[k], given[k])
   end
-  for k, v in pairs(fa) do
-    if not seen[k] and not same(nil, v) then changes[#changes + 1] = { field = k, before = nil, after = v } end
+  return after
+end
+
+function M.would_be(schema, current, body)
+  if not schema.put_fields then return object_would_be(schema.fields, current, body) end
+  local after = copy(current)
+  for _, f in ipairs(schema.put_fields) do
+    local v = body[f]
+    if v == null then v = nil end
+    if v ~= nil or schema.omitted_become_null then after[f] = v end
   end
-  table.sort(changes, function(a, b) return a.field < b.field end)
-  return changes
+  return after
 end
 
-local function show(v)
-  if v == nil or v == null then return "null" end
-  if type(v) == "string" then return string.format("%q", v) end
-  if type(v) == "table" then return next(v) == nil and "[]" or "{...}" end
-  return tostring(v)
-end
-
-local function local_format(changes, label)
-  if #changes == 0 then return (label or "") .. ": no changes\n" end
-  local out = { (label or "") .. ": " .. #changes .. " field(s) would change" }
-  for _, c in ipairs(changes) do
-    out[#out + 1] = "  " .. c.field .. ": " .. show(c.before) .. " -> " .. show(c.after)
-  end
-  return table.concat(out, "\n") .. "\n"
-end
-
-local diff_mod
-local function diff_module()
-  if diff_mod == nil then
-    local ok, m = pcall(require, "fusebill.diff")
-    diff_mod = ok and type(m) == "table" and m or false
-  end
-  return diff_mod
-end
-
--- Computes the changes and writes the formatted diff to stderr. Returns the changes list.
+-- Computes the changes, tells a running fusebill.each (diff.notify) and writes the
+-- formatted diff to stderr. Returns the changes list.
 function M.report(before, after, label, info)
-  local d = diff_module()
-  local changes = d and d.compute(before, after) or local_compute(before, after)
-  if d and d.notify then d.notify(changes, label, info) end
-  local text = d and d.format(changes, label) or local_format(changes, label)
-  if text and text ~= "" then
-    if text:sub(-1) ~= "\n" then text = text .. "\n" end
-    io.stderr:write(text)
-  end
+  local changes = diff.compute(before, after)
+  diff.notify(changes, label, info)
+  io.stderr:write(diff.format(changes, label), "\n")
   return changes
 end
 

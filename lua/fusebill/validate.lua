@@ -1,7 +1,7 @@
 -- Checks a request body against a resource schema (schema.lua) before anything is sent.
 --
 -- validate.compile(schema) compiles the schema once into core.validator (core/engine/fb_validate.c
--- walks the body: it runs over every field of every edit, which in Lua cost as much CPU as
+-- walks the body: it runs over every field of every edit, and in Lua it cost as much CPU as
 -- the HTTP exchange). Problems are collected (not just the first) and sorted by field name,
 -- so the error a user sees is deterministic whatever order the table is walked in.
 --
@@ -15,9 +15,7 @@ local core = require "fusebill.core"
 
 local M = {}
 
-local type, ipairs, format, sort = type, ipairs, string.format, table.sort
-local mtype = math.type
-local HUGE = math.huge
+local format, sort = string.format, table.sort
 
 local by_field = function(a, b) return a.field < b.field end
 local function sorted(probs)
@@ -25,31 +23,30 @@ local function sorted(probs)
   return probs
 end
 
+-- What json.body must touch in a body of this schema, so it never walks every field:
+-- { ids = {name...}, objects = {name = shape}, arrays = {name = item shape or false} }.
+local function shape_of(fields)
+  local shape = { ids = {}, objects = {}, arrays = {} }
+  for k, spec in pairs(fields) do
+    if spec.type == "id" then shape.ids[#shape.ids + 1] = k
+    elseif spec.type == "object" then shape.objects[k] = shape_of(spec.fields)
+    elseif spec.type == "array" then
+      shape.arrays[k] = spec.items.type == "object" and shape_of(spec.items.fields) or false
+    end
+  end
+  return shape
+end
+
 -- Compiled checker for one resource.
 -- c.check(body) -> nil | problems            a full body (edit): required fields enforced
 -- c.check_changes(changes) -> nil | problems the changes given to update: no required fields
+-- c.shape                                    see shape_of
 -- A problem is { field =, rule =, message =, length = (lengths only) }.
 function M.compile(schema)
-  local fields = {}
-  for k, spec in pairs(schema.fields) do fields[k] = spec end
-  fields.id = { type = "integer", min = 1 }
-  local walk = core.validator(fields, schema.required)
-  local c = { schema = schema }
-
+  local walk = core.validator(schema.fields, schema.required)
+  local c = { schema = schema, shape = shape_of(schema.fields) }
   function c.check(body) return sorted(walk(body, true)) end
   function c.check_changes(changes) return sorted(walk(changes, false)) end
-
-  -- Array fields whose empty table must be sent as [] (cjson would send {}): {parent, key}.
-  local arrays = {}
-  for k, spec in pairs(schema.fields) do
-    if spec.type == "array" then arrays[#arrays + 1] = { nil, k } end
-    if spec.type == "object" then
-      for k2, s2 in pairs(spec.fields) do
-        if s2.type == "array" then arrays[#arrays + 1] = { k, k2 } end
-      end
-    end
-  end
-  c.arrays = arrays
   return c
 end
 
@@ -68,13 +65,6 @@ function M.error(probs, label, method, path)
     length = first.length, method = method, path = path, attempts = 0, errors = errors,
     retryable = false,
   }
-end
-
--- Whether v can be used as an id: a positive whole number.
-function M.is_id(v)
-  if mtype(v) == "integer" then return v > 0 end
-  if type(v) == "number" and v == v and v > 0 and v < HUGE and v == math.floor(v) then return true end
-  return false
 end
 
 return M

@@ -61,7 +61,7 @@ local REF_STRINGS = sub_strings("customerReference.", REFS)
 local ACQ_STRINGS = sub_strings("customerAcquisition.", ACQ)
 
 -- dst[f] = src[f], null when absent, for each name f: one call per group of fields
--- (a call per field cost a tenth of render)
+-- (a call per field showed in render's profile)
 local function fill(dst, src, names)
   for i = 1, #names do
     local f = names[i]
@@ -72,7 +72,7 @@ local function fill(dst, src, names)
 end
 
 -- The uri of customer `id` under `base` and those of its two sub-objects, made once per
--- customer while clients send the same Host (the concatenations cost a tenth of render).
+-- customer while clients send the same Host (the concatenations showed in render's profile).
 local uri_base, uris = nil, {}
 local function customer_uris(base, id)
   if base ~= uri_base then uri_base, uris = base, {} end

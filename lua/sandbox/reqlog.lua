@@ -4,9 +4,7 @@
 -- status 0 = no HTTP response was sent (reset, empty reply, hang);
 -- applied = true/false for writes (POST/PUT/DELETE), absent for reads.
 -- add() takes `time` as epoch seconds; it becomes ISO-8601 text (util.timestamp_ms) when
--- the entry is first read or written to the file: formatting it on every request cost 2%
--- of a PUT, and most entries are never read.
-local cjson = require "cjson"
+-- the entry is first read or written to the file: most entries are never read.
 local util = require "sandbox.util"
 
 local M = {}
@@ -34,7 +32,7 @@ function M.add(log, e)
     log.entries[log.first] = nil
     log.first = log.first + 1
   end
-  if log.file then log.file:write(cjson.encode(formatted(e)), "\n") end
+  if log.file then log.file:write(util.encode(formatted(e)), "\n") end
 end
 
 function M.since(log, n)

@@ -1,5 +1,5 @@
--- Shared helpers of the sandbox: JSON encoding with the two shapes cjson cannot
--- express (money with 4 decimals, empty arrays), the error envelope, Fusebill-style
+-- Shared helpers of the sandbox: JSON encoding with the shapes cjson cannot express
+-- (money with 4 decimals, empty arrays, "/" unescaped), the error envelope, Fusebill-style
 -- timestamps, UTF-8 lengths, a private PRNG, case-insensitive property binding.
 local cjson = require "cjson"
 local native = require "sandbox.native"
@@ -11,15 +11,16 @@ cjson.decode_invalid_numbers(false)
 cjson.encode_invalid_numbers(false)
 
 -- cjson 2.1.0 prints numbers with %.14g and empty tables as {}; values that must look
--- different are carried as marker strings and patched after encoding.
-local EMPTY_ARRAY = "\1[]"
+-- different are carried as marker strings and patched after encoding. The empty-array
+-- marker is the engine's (the client's encoder uses the same one and the same rewrite).
+local EMPTY_ARRAY = native.EMPTY_ARRAY
 function M.array(t)
   if t == nil or next(t) == nil then return EMPTY_ARRAY end
   return t
 end
 
--- string.format's "%.4f" costs about 3,000 instructions, and amounts repeat (a customer's
--- MRR rarely changes), so each marker is made once (all forgotten past MONEY_MAX amounts).
+-- string.format's "%.4f" is slow and amounts repeat (a customer's MRR rarely changes),
+-- so each marker is made once (all forgotten past MONEY_MAX amounts).
 -- Zero is formatted every time: -0.0 and 0 share a table key but not a rendering.
 local MONEY_MAX = 4096
 local money_memo, money_count = {}, 0
@@ -36,12 +37,9 @@ function M.money(n)
   return s
 end
 
--- native.json_tidy then rewrites cjson's output exactly as these gsubs would, in C
--- (gsub over a whole 1.4 KB body cost more than encoding it):
---   s:gsub("\\/", "/")  cjson escapes every "/"; URIs read better plain (left to right
---                       keeps an escaped backslash followed by an escaped slash correct)
---   then, only if "\\u0001" occurs: s:gsub('"\\u0001%[%]"', "[]")
---                                    :gsub('"\\u0001m:(%-?[%d%.]+)"', "%1")
+-- native.json_tidy then rewrites cjson's output in C: the engine's rule for every JSON the
+-- project writes ("\/" as "/", the empty-array marker as []), then each money marker
+-- '"\u0001m:12.5000"' as the bare number 12.5000.
 local json_tidy = native.json_tidy
 function M.encode(v)
   return json_tidy(cjson.encode(v))
@@ -69,7 +67,7 @@ function M.envelope(status, messages)
   if type(messages) ~= "table" then messages = { messages } end
   local errors = {}
   for i, m in ipairs(messages) do errors[i] = { Key = "Api Error", Value = m } end
-  return cjson.encode({ ErrorId = 0, HttpStatusCode = status, Errors = errors })
+  return M.encode({ ErrorId = 0, HttpStatusCode = status, Errors = errors })
 end
 
 M.now = native.now

@@ -10,7 +10,7 @@ function fill_missing_references(limit)
   local seen, changed = 0, {}
   for customer in fb.customers:list{ query = "status:Active", page_size = 100 } do
     seen = seen + 1
-    if customer.reference == nil or customer.reference == fusebill.null or customer.reference == "" then
+    if customer.reference == nil or customer.reference == "" then   -- JSON null reads as nil
       local updated, err = fb.customers:update(customer.id, { reference = "CUST-" .. math.tointeger(customer.id) })
       if not updated then return nil, err end
       changed[#changed + 1] = math.tointeger(customer.id)

@@ -9,7 +9,7 @@ local function client(opts)
   opts = opts or {}
   opts.api_key = opts.api_key or sb.key
   opts.base_url = opts.base_url or sb.url
-  opts.rate_limit = "off"
+  opts.rate_limit = "none"
   opts.retry = { max_attempts = 1 }
   return core.client(opts)
 end
@@ -87,7 +87,8 @@ describe("engine error objects", function()
     assert.has_error(function() c:request("FETCH", "/customers/1") end)
     assert.has_error(function() c:request("GET", {}) end)
     assert.has_error(function() core.client{ timeout = "soon" } end)
-    assert.has_error(function() core.client{ retry = { max_attempts = 0 } } end)
-    assert.has_error(function() core.client{ rate_limit = -3 } end)
+    -- the rules on values are fusebill.new's (one checker: fusebill.options)
+    assert.has_error(function() fusebill.new{ retry = { max_attempts = 0 } } end)
+    assert.has_error(function() fusebill.new{ rate_limit = -3 } end)
   end)
 end)

@@ -11,7 +11,7 @@ local function client(opts)
   opts = opts or {}
   opts.api_key = opts.api_key or sb.key
   opts.base_url = sb.url
-  opts.rate_limit = opts.rate_limit or "off"
+  opts.rate_limit = opts.rate_limit or "none"
   opts.retry = opts.retry or { max_attempts = 3, base_delay = 0.001, max_delay = 0.005 }
   return core.client(opts)
 end
@@ -69,10 +69,12 @@ describe("engine retries", function()
     local c = client{ retry = { max_attempts = 12, base_delay = 0.001, max_delay = 0.002 } }
     local attempts, retried = 0, 0
     for i = 1, 30 do
-      local v, meta = c:request("PUT", "/SalesTrackingCodes",
+      local v, err = c:request("PUT", "/SalesTrackingCodes",
         ('{"id": 1, "code": "R%d", "name": "Retry %d"}'):format(i, i))
-      assert.is_table(v, tostring(meta))
+      assert.is_table(v, tostring(err))
+      assert.is_nil(err)               -- a success is the value alone
       assert.are.equal("R" .. i, v.code)
+      local meta = c:last_meta()
       attempts = attempts + meta.attempts
       if meta.attempts > 1 then retried = retried + 1 end
     end
@@ -127,14 +129,14 @@ describe("engine retries", function()
 
   it("waits for the window reset on a 429 without Retry-After", function()
     local limited = sandbox.start{ args = { "--rate-limit", "3/1s" } }
-    local c = core.client{ api_key = limited.key, base_url = limited.url, rate_limit = "off",
+    local c = core.client{ api_key = limited.key, base_url = limited.url, rate_limit = "none",
                            retry = { max_attempts = 4, base_delay = 0.001, max_delay = 0.001 } }
     for _ = 1, 3 do assert(c:request("GET", "/customers/1")) end
-    local v, meta = c:request("GET", "/customers/1")
+    local v, err = c:request("GET", "/customers/1")
     local log = limited:log()
     limited:stop()
-    assert.is_table(v, tostring(meta))
-    assert.are.equal(2, meta.attempts)          -- one 429, then success in the next window
+    assert.is_table(v, tostring(err))
+    assert.are.equal(2, c:last_meta().attempts)   -- one 429, then success in the next window
     local statuses = {}
     for _, e in ipairs(log) do statuses[#statuses + 1] = e.status end
     assert.are.same({ 200, 200, 200, 429, 200 }, statuses)

@@ -1,17 +1,9 @@
 -- fb.customers against the sandbox: get, edit (faithful PUT), update (read-merge-write),
--- list over every page, JSON null round trip, dry run. See FUSEBILL_API.md for the rules.
+-- list over every page, JSON null round trip, dry run. The rules are those of Fusebill's API reference (README, The sandbox).
 local fusebill = require "fusebill"
 local sandbox = require "sandbox"
 
 local null = fusebill.null
-
-local function count_writes(sb)
-  local n = 0
-  for _, e in ipairs(sb:log()) do
-    if e.method ~= "GET" then n = n + 1 end
-  end
-  return n
-end
 
 -- captures what the code under test writes to io.stderr
 local function capture_stderr(fn)
@@ -47,12 +39,17 @@ describe("customers", function()
   before_each(function() sb:control("POST", "/reset") end)
 
   describe("get", function()
-    it("returns the customer and the response meta", function()
-      local c, meta = fb.customers:get(1)
-      assert.is_table(c, tostring(meta))
+    it("returns the customer alone; the response's meta is fb:last_meta()", function()
+      local c, err = fb.customers:get(1)
+      assert.is_table(c, tostring(err))
+      assert.is_nil(err)
       assert.equal(1, c.id)
       assert.equal("Ada", c.firstName)
+      local meta = fb:last_meta()
       assert.equal(200, meta.status)
+      assert.equal(1, meta.attempts)
+      assert.equal("GET", meta.method)
+      assert.equal("/v1/customers/1", meta.path)
     end)
 
     it("returns nil and a not_found error for an unknown id", function()
@@ -63,10 +60,19 @@ describe("customers", function()
       assert.equal(404, err.status)
     end)
 
-    it("raises on an id that is not a positive integer", function()
-      assert.has_error(function() fb.customers:get("abc") end)
-      assert.has_error(function() fb.customers:get(1.5) end)
+    it("answers an id that is not a positive whole number with a validation error", function()
+      for _, bad in ipairs { "abc", "", "0", 1.5, -2, 0 } do
+        local c, err = fb.customers:get(bad)
+        assert.is_nil(c)
+        assert.equal("validation", err.kind)
+        assert.equal("id", err.field)
+        assert.equal(0, err.attempts)
+      end
+    end)
+
+    it("raises on an id of another type (a programming error)", function()
       assert.has_error(function() fb.customers:get(nil) end)
+      assert.has_error(function() fb.customers:get({}) end)
     end)
   end)
 
@@ -84,7 +90,7 @@ describe("customers", function()
       assert(fb.customers:edit { id = 1, status = "Active", firstName = "Ada" })
       local c = assert(fb.customers:get(1))
       assert.equal("Ada", c.firstName)
-      assert.equal(null, c.lastName)
+      assert.is_nil(c.lastName)
     end)
 
     it("blocks a missing id or status client-side: nothing is sent", function()
@@ -158,11 +164,11 @@ describe("customers", function()
     end)
 
     it("clears a field given fusebill.null (JSON null round trip)", function()
-      assert.not_equal(null, assert(fb.customers:get(1)).primaryPhone)
+      assert.is_string(assert(fb.customers:get(1)).primaryPhone)
       assert(fb.customers:update(1, { primaryPhone = null, customerReference = { reference1 = null } }))
       local c = assert(fb.customers:get(1))
-      assert.equal(null, c.primaryPhone)
-      assert.equal(null, c.customerReference.reference1)
+      assert.is_nil(c.primaryPhone)
+      assert.is_nil(c.customerReference.reference1)
       assert.equal("Lovelace", c.lastName)
     end)
 
@@ -243,11 +249,14 @@ describe("customers", function()
     end)
 
     it("returns one page with list_page", function()
-      local items, info = fb.customers:list_page { page_size = 4, page = 1 }
-      assert.is_table(items, tostring(info))
-      assert.equal(4, #items)
-      assert.equal(1, info.page)
-      assert.is_number(info.max_page)
+      local page, err = fb.customers:list_page { page_size = 4, page = 1 }
+      assert.is_table(page, tostring(err))
+      assert.is_nil(err)
+      assert.equal(4, #page.items)
+      assert.equal(4, page.count)
+      assert.equal(1, page.page)
+      assert.is_number(page.max_page)
+      assert.is_number(page.total)
     end)
 
     it("raises on bad options", function()
@@ -257,7 +266,7 @@ describe("customers", function()
     end)
 
     it("raises the error object when a page fails", function()
-      local bad = fusebill.new { api_key = "MDpub3RoZXJrZXk=", base_url = sb.url, rate_limit = false,
+      local bad = fusebill.new { api_key = "MDpub3RoZXJrZXk=", base_url = sb.url, rate_limit = "none",
                                  retry = { max_attempts = 1 } }
       local ok, err = pcall(function()
         for _ in bad.customers:list {} do end
@@ -272,35 +281,39 @@ describe("customers", function()
   describe("dry run", function()
     local dry
     setup(function()
-      dry = fusebill.new { api_key = sb.key, base_url = sb.url, rate_limit = false, dry_run = true }
+      dry = fusebill.new { api_key = sb.key, base_url = sb.url, rate_limit = "none", dry_run = true }
     end)
     teardown(function() dry:close() end)
 
     it("edit sends no write and shows what the faithful PUT would null", function()
-      local writes = count_writes(sb)
-      local text, after, changes = capture_stderr(function()
+      local writes = sb:writes()
+      local text, after, second = capture_stderr(function()
         return dry.customers:edit { id = 1, status = "Active", firstName = "Ada" }
       end)
-      assert.equal(writes, count_writes(sb))
+      assert.equal(writes, sb:writes())
       assert.is_table(after)
+      assert.is_nil(second)
       assert.equal("Ada", after.firstName)
-      assert.equal(null, after.lastName)
+      assert.is_nil(after.lastName)
+      local changes = dry:last_meta().changes
+      assert.is_true(dry:last_meta().dry_run)
       local c = find_change(changes, "lastName")
       assert.is_table(c)
       assert.equal("Lovelace", c.before)
-      assert.equal(null, c.after)
+      assert.is_nil(c.after)
       assert.is_nil(find_change(changes, "firstName"))
       assert.matches("lastName", text, 1, true)
       assert.equal("Lovelace", assert(fb.customers:get(1)).lastName)
     end)
 
     it("update sends no write and returns only the intended change", function()
-      local writes = count_writes(sb)
-      local _, after, changes = capture_stderr(function()
+      local writes = sb:writes()
+      local _, after = capture_stderr(function()
         return dry.customers:update(1, { lastName = "Byron" })
       end)
-      assert.equal(writes, count_writes(sb))
+      assert.equal(writes, sb:writes())
       assert.equal("Byron", after.lastName)
+      local changes = dry:last_meta().changes
       assert.equal(1, #changes)
       assert.equal("lastName", changes[1].field)
     end)

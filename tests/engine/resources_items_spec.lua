@@ -5,14 +5,6 @@ local sandbox = require "sandbox"
 
 local null = fusebill.null
 
-local function count_writes(sb)
-  local n = 0
-  for _, e in ipairs(sb:log()) do
-    if e.method ~= "GET" then n = n + 1 end
-  end
-  return n
-end
-
 local function quiet(fn)
   local real = io.stderr
   rawset(io, "stderr", { write = function(self) return self end })
@@ -209,32 +201,33 @@ describe("tracked resources", function()
       assert(items:update(4, { description = "temp" }))
       assert.equal("temp", assert(items:get(4)).description)
       assert(items:update(4, { description = null }))
-      assert.equal(null, assert(items:get(4)).description)
+      assert.is_nil(assert(items:get(4)).description)
       assert.equal("SN-1", assert(items:get(4)).reference)
     end)
   end)
 
   describe("dry run", function()
     it("sends no write for any resource and returns the would-be object", function()
-      local dry = fusebill.new { api_key = sb.key, base_url = sb.url, rate_limit = false, dry_run = true }
-      local writes = count_writes(sb)
-      local after, changes = quiet(function()
+      local dry = fusebill.new { api_key = sb.key, base_url = sb.url, rate_limit = "none", dry_run = true }
+      local writes = sb:writes()
+      local after, second = quiet(function()
         return dry.sales_tracking_codes:update(2, { name = "Europa" })
       end)
+      assert.is_nil(second)
       assert.equal("Europa", after.name)
+      local changes = dry:last_meta().changes
       assert.equal(1, #changes)
       assert.equal("name", changes[1].field)
-      local changes2
-      after, changes2 = quiet(function() return dry.purchase_product_items:edit { id = 1, reference = "NEW" } end)
+      after = quiet(function() return dry.purchase_product_items:edit { id = 1, reference = "NEW" } end)
       assert.equal("NEW", after.reference)
-      assert.equal(null, after.name)             -- an omitted PUT field is cleared: the diff shows it
+      assert.is_nil(after.name)                  -- an omitted PUT field is cleared: the diff shows it
       local fields = {}
-      for _, c in ipairs(changes2) do fields[#fields + 1] = c.field end
+      for _, c in ipairs(dry:last_meta().changes) do fields[#fields + 1] = c.field end
       table.sort(fields)
       assert.same({ "name", "reference" }, fields)
       after = quiet(function() return dry.subscription_product_items:update(4, { name = "T" }) end)
       assert.equal("T", after.name)
-      assert.equal(writes, count_writes(sb))
+      assert.equal(writes, sb:writes())
       dry:close()
     end)
   end)

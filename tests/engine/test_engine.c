@@ -20,6 +20,9 @@ static const char *rules =
   "function unreachable() return fusebill.client().customers:get(1) end\n"
   "function talk() print('hello', 42) return true end\n"
   "function leave() os.exit(3) end\n"
+  "function customer_path(n, c) return { n = math.type(n), id = math.type(c.id), path = '/customers/' .. c.id } end\n"
+  "function absent(t) return { a_is_nil = t.a == nil, b = t.b } end\n"
+  "function backslash_slash() return 'C:\\\\/x/y' end\n"
   "rules = { nested = function(x) return x * 2 end }\n";
 
 static char logged[256];
@@ -84,6 +87,23 @@ int main(void) {
   ok(rc == FB_OK && out && strcmp(out, "42") == 0, "dotted function names");
   fb_free(out);
 
+  /* one JSON rule at the boundary: whole numbers are integers, "/" stays "/" */
+  rc = fb_engine_call(e, "customer_path", "[7, {\"id\": 42}]", &out, &err);
+  ok(rc == FB_OK && contains(out, "\"n\":\"integer\"") && contains(out, "\"id\":\"integer\"") &&
+     contains(out, "\"path\":\"/customers/42\"") && !contains(out, "\\/"),
+     "whole numbers arrive as integers and the path comes back with plain slashes (%s)", out);
+  fb_free(out);
+
+  rc = fb_engine_call(e, "absent", "[{\"a\": null, \"b\": 2}]", &out, &err);
+  ok(rc == FB_OK && contains(out, "\"a_is_nil\":true") && contains(out, "\"b\":2"),
+     "a null field arrives as nil (%s)", out);
+  fb_free(out);
+
+  rc = fb_engine_call(e, "backslash_slash", "[]", &out, &err);
+  ok(rc == FB_OK && out && strcmp(out, "\"C:\\\\/x/y\"") == 0,
+     "a backslash before a slash stays escaped, the slash does not (%s)", out);
+  fb_free(out);
+
   rc = fb_engine_call(e, "talk", "[]", NULL, &err);
   ok(rc == FB_OK && strcmp(logged, "hello\t42") == 0, "print goes to the log callback, not stdout");
 
@@ -133,7 +153,8 @@ int main(void) {
 
   rc = fb_engine_call(e, "unreachable", "[]", &out, &err);
   ok(rc == FB_ERR_API && err && (strcmp(err->kind, "network") == 0 || strcmp(err->kind, "timeout") == 0) &&
-     err->attempts >= 1 && contains(err->path, "/v1/customers/1") && !contains(err->json, cfg.api_key),
+     err->attempts >= 1 && contains(err->path, "/v1/customers/1") && !contains(err->json, cfg.api_key) &&
+     contains(err->json, "\"path\":\"/v1/customers/1\""),
      "network failure: FB_ERR_API kind %s, the key nowhere in it", err ? err->kind : "?");
   fb_error_free(err);
 

@@ -46,7 +46,10 @@ local BAD = {
   { "customers", { status = "Active" }, "id", "required" },
   { "customers", customer { id = null }, "id", "required" },
   { "customers", customer { status = null }, "status", "required" },
-  { "customers", customer { id = "1" }, "id", "type" },
+  { "customers", customer { id = "1a" }, "id", "type" },
+  { "customers", customer { id = "" }, "id", "type" },
+  { "customers", customer { id = "0" }, "id", "type" },
+  { "customers", customer { id = true }, "id", "type" },
   { "customers", customer { id = 1.5 }, "id", "type" },
   { "customers", customer { id = -3 }, "id", "range" },
   { "customers", customer { id = 0 / 0 }, "id", "finite" },
@@ -215,8 +218,9 @@ describe("validation", function()
     assert.has_error(function() fb.customers:edit("x") end)
     assert.has_error(function() fb.customers:edit() end)
     assert.has_error(function() fb.customers:update(1, "x") end)
-    assert.has_error(function() fb.customers:update("x", {}) end)
+    assert.has_error(function() fb.customers:update({}, {}) end)
     assert.has_error(function() fb.sales_tracking_codes:get({}) end)
+    assert.has_error(function() fb.sales_tracking_codes:get() end)
   end)
 
   describe("fusebill.new options", function()

@@ -14,6 +14,12 @@ describe("host.pretty", function()
     assert.equal("{}", pretty.format({}))
   end)
 
+  it("shows the fields an API answer had as null (they read as nil)", function()
+    local c = require("fusebill.core").decode('{"id": 7, "middleName": null, "tags": [1, null]}')
+    assert.is_nil(c.middleName)
+    assert.equal("{ id = 7, middleName = nil, tags = { 1, null } }", pretty.format(c))
+  end)
+
   it("sorts keys and keeps short tables on one line", function()
     assert.equal('{ 1, 2, a_long = "x", b = true }', pretty.format({ 1, 2, b = true, a_long = "x" }))
     assert.equal('{ a = 1, b = 2, c = 3 }', pretty.format({ c = 3, a = 1, b = 2 }))
@@ -53,6 +59,44 @@ describe("host.pretty", function()
     assert.equal(tostring(err), first)
     assert.matches('kind = "not_found"', rest)
     assert.matches("status = 404", rest)
+  end)
+end)
+
+describe("host.pretty: every type says what it is and how to use it", function()
+  local fb
+  setup(function() fb = fusebill.new{ base_url = "http://127.0.0.1:9/v1", api_key = "dGVzdDp0ZXN0" } end)
+  teardown(function() fb:close() end)
+
+  it("shows a list as an iterator and how to take its items (nothing is fetched)", function()
+    assert.equal("<iterator from customers:list: for item in fb.customers:list{...} do ... end>",
+      pretty.format(fb.customers:list{}))
+    assert.equal("<iterator from sales_tracking_codes:list: for item in fb.sales_tracking_codes:list{...} do ... end>",
+      pretty.format(fb.sales_tracking_codes:list{ type = "Sales Tracking Code 1" }))
+  end)
+
+  it("shows a function's parameters and where it is defined, a library function by name", function()
+    local function add(a, b, ...) return a + b, ... end
+    assert.matches("^<function %(a, b, %.%.%.%) .*repl_pretty_spec%.lua:%d+>$", pretty.format(add))
+    assert.equal("<C function print>", pretty.format(print))
+    assert.equal("<C function string.format>", pretty.format(string.format))
+    assert.matches("^<function fusebill%.new%(opts%) ", pretty.format(fusebill.new))
+  end)
+
+  it("shows a coroutine's status and a userdata's name", function()
+    local co = coroutine.create(function() coroutine.yield() end)
+    assert.matches("^<coroutine suspended: 0x%x+>$", pretty.format(co))
+    coroutine.resume(co)
+    coroutine.resume(co)
+    assert.matches("^<coroutine dead: 0x%x+>$", pretty.format(co))
+    assert.matches("^<file %(0x%x+%)>$", pretty.format(io.stdout))
+  end)
+
+  it("shows an object's methods and its own fields one level deep, not its internals", function()
+    local s = pretty.format(fb.customers)
+    assert.matches("^<object with methods [%w_, ]*edit, get, list, list_page, update> {\n", s)
+    assert.matches('\n  name = "customers",\n', s)
+    assert.matches("\n  schema = {...}", s)
+    assert.is_nil(s:find("max = 50", 1, true), "the schema's field rules are not listed")
   end)
 end)
 

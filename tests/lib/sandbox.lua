@@ -12,7 +12,7 @@
 --          (52 empty reply, 56 reset, 18 truncated body, 28 timeout)
 --     path: "/customers/1" means "/v1/customers/1"; "/v1/..." and "/_sandbox/..." are used as is.
 --   sb:control(method, path_under__sandbox, body_table_or_nil) -> decoded JSON, status
---   sb:reset(opts) (POST /_sandbox/reset), sb:log(since) -> entries, sb:clear_log(),
+--   sb:reset(opts) (POST /_sandbox/reset), sb:log(since) -> entries, sb:clear_log(), sb:writes(),
 --   sb:state() -> dump, sb:set_faults(spec, seed), sb:set_limits{rate_limit=, daily_limit=, latency=, ...}
 --   sb:stop()   (also at garbage collection and when the test process exits: a watcher
 --                kills the server within a second if the process that started it dies)
@@ -188,6 +188,15 @@ function Sandbox:state()
   return (self:control("GET", "/state"))
 end
 
+-- How many requests in the log were writes (anything but GET): "nothing was sent" checks.
+function Sandbox:writes()
+  local n = 0
+  for _, e in ipairs(self:log()) do
+    if e.method ~= "GET" then n = n + 1 end
+  end
+  return n
+end
+
 function Sandbox:set_faults(spec, seed)
   return self:control("POST", "/faults", { spec = spec or "", seed = seed })
 end
@@ -203,7 +212,7 @@ M.quote = q
 
 -- A fusebill client for this sandbox that fails fast: no pacing, one attempt.
 function Sandbox:client(opts)
-  local o = { api_key = self.key, base_url = self.url, rate_limit = false, retry = { max_attempts = 1 } }
+  local o = { api_key = self.key, base_url = self.url, rate_limit = "none", retry = { max_attempts = 1 } }
   for k, v in pairs(opts or {}) do o[k] = v end
   return require("fusebill").new(o)
 end

@@ -22,6 +22,39 @@ describe("sandbox http", function()
     assert.equal("Authorization key is not in the correct format.", msg(raw))
   end)
 
+  -- the real API's first message stays first; the sandbox's hint is a second entry
+  local function hint(raw) return cjson.decode(raw).Errors[2].Value end
+
+  it("says what a request lacks: the key, the Basic scheme, the right key, base64", function()
+    local status, raw = sb:request("GET", "/customers/1", { key = false })
+    assert.equal(401, status)
+    assert.equal("Authorization has been denied for this request.", msg(raw))
+    assert.matches("no Authorization header; send 'Authorization: Basic <key>'", hint(raw), 1, true)
+    assert.matches("MDpzYW5kYm94", hint(raw), 1, true)
+    status, raw = sb:request("GET", "/customers/1", { key = false, headers = { Authorization = "Bearer abc" } })
+    assert.equal(401, status)
+    assert.matches("must read 'Basic <key>', not 'Bearer ...'", hint(raw), 1, true)
+    status, raw = sb:request("GET", "/customers/1", { key = "MDpvdGhlcg==" })
+    assert.equal(401, status)
+    assert.matches("the key sent is not this sandbox's", hint(raw), 1, true)
+    status, raw = sb:request("GET", "/customers/1", { key = "not base64!" })
+    assert.equal(400, status)
+    assert.matches("a key is base64", hint(raw), 1, true)
+  end)
+
+  it("answers a path without /v1 with 404 and the path it meant, before asking for the key", function()
+    for _, key in ipairs{ false, sb.key } do
+      local status, raw = sb:request("GET", sb.base .. "/customers/1", { key = key })
+      assert.equal(404, status)
+      assert.equal(404, cjson.decode(raw).HttpStatusCode)
+      assert.equal("No HTTP resource was found that matches the request URI '/customers/1'.", msg(raw))
+      assert.equal("Sandbox: API paths start with /v1 (did you mean /v1/customers/1?).", hint(raw))
+    end
+    local status, raw = sb:request("GET", sb.base .. "/nowhere/7")
+    assert.equal(404, status)
+    assert.equal("Sandbox: API paths start with /v1.", hint(raw))
+  end)
+
   it("bad requests get clean errors and the server stays up", function()
     local cases = {
       { "PUT", "/customers", "{not json", 400, "The request body is not valid JSON" },

@@ -16,7 +16,7 @@ end
 local f = assert(io.open(body_file, "rb"))
 local customer = assert(core.decode(f:read("a")))
 f:close()
-local fb = fusebill.new{ api_key = os.getenv("FUSEBILL_API_KEY"), base_url = url, rate_limit = false }
+local fb = fusebill.new{ api_key = os.getenv("FUSEBILL_API_KEY"), base_url = url, rate_limit = "none" }
 
 local failures, rss_100 = 0, 0
 local c0, w0 = os.clock(), core.now()
