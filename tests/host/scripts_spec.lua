@@ -59,6 +59,15 @@ describe("example scripts", function()
   teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:control("POST", "/reset") end)
 
+  it("refuse a mistyped flag with a suggestion, before any write (a canary --limt=2 is not a full run)", function()
+    for _, script in ipairs{ "scripts/bulk_retag_customers.lua", "scripts/bulk_rename_code_family.lua" } do
+      local out, status = run(sb, { script, "--limt=2" })
+      assert.equal(2, status, out)
+      assert.matches("Did you mean '%-%-limit'%?", out)
+    end
+    assert.equal(0, count_puts(sb))
+  end)
+
   -- make two customers untidy with raw requests, as a careless import would
   local function mess_up()
     local c2 = get(sb, "/customers/2")
