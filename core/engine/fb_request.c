@@ -268,7 +268,8 @@ static const char *refusal(const fb_call *c) {
 static const char *find_xhdr(const fb_call *c, const char *want);
 
 /* Pushes the call's metadata: { method, path, status, attempts, elapsed,
- * headers = { x-* headers, names in lower case }, request_id }. */
+ * headers = { x-* headers, names in lower case }, request_id }. Header values
+ * are the server's words, and an error carries them: the key is redacted. */
 static void push_meta(lua_State *L, const fb_call *c) {
   lua_createtable(L, 0, 7);
   lua_pushstring(L, c->method);
@@ -290,14 +291,14 @@ static void push_meta(lua_State *L, const fb_call *c) {
     const char *value = name + name_len + 1;
     size_t value_len = strlen(value);
     lua_pushlstring(L, name, name_len);
-    lua_pushlstring(L, value, value_len);
+    fb_client_push_redacted(L, c->client, value, value_len);
     lua_rawset(L, -3);
     i = (size_t)(value - c->xhdr) + value_len + 1;
   }
   lua_setfield(L, -2, "headers");
   const char *rid = find_xhdr(c, "x-request-id");
   if (rid) {
-    lua_pushstring(L, rid);
+    fb_client_push_redacted(L, c->client, rid, strlen(rid));
     lua_setfield(L, -2, "request_id");
   }
 }

@@ -9,8 +9,8 @@
 -- KIND     := 429 | 429-retry-after(SECONDS) | 500 | 502 | 503 | 504 (JSON envelope)
 --           | 500-html | 502-html | 503-html | 504-html | latency(MS[-MS]) | hang
 --           | reset-before | reset-after | empty | truncated | malformed | stale
---           | echo-key (401 whose message repeats the Authorization header, as some
---             gateways do) | redirect (301 to another path) | huge(MB) (200 with MB
+--           | echo-key (401 whose message and X-Echo-Authorization header repeat the
+--             Authorization header, as some gateways do) | redirect (301 to another path) | huge(MB) (200 with MB
 --             megabytes of [{},{},...]: what a broken or hostile server may send)
 -- Example: 'PUT:500=0.1,reset-after=0.05;GET /v1/customers:latency(20-50)=0.3'
 -- Probabilities of every matching kind add up along the spec; at most one fault per

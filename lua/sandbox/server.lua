@@ -213,6 +213,7 @@ local function odd_answer(fault, method, path, auth, host, headers, applied, now
   local status, out
   if fault.kind == "echo-key" then
     status, out = 401, util.envelope(401, ("Authorization has been denied for this request: %s."):format(auth))
+    headers["X-Echo-Authorization"] = auth
   elseif fault.kind == "redirect" then
     status, out = 301, ""
     headers.Location = ("%s://%s/moved%s"):format(S.cfg.scheme, host or "localhost", path)
