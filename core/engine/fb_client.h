@@ -38,6 +38,10 @@ fb_client *fb_client_check(lua_State *L, int idx);
  * close() calls it, and so does the last call to end after a close(). */
 void fb_client_release(fb_client *cl);
 
+/* Keeps the table at index meta as the running coroutine's last meta, for the
+ * client at index client (client:last_meta()) and for any (core.last_meta(co)). */
+void fb_client_keep_meta(lua_State *L, int client, int meta);
+
 /* client:request(method, path, body, query) -> value | nil, err; the call's
  * metadata (status, attempts, headers, elapsed) is then client:last_meta() */
 int fb_request(lua_State *L);

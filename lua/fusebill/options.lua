@@ -1,6 +1,7 @@
 -- Every option table of the library, and the one checker they all go through:
 -- fusebill.new and the host's configuration ("client"), retry policies ("retry"),
--- fusebill.each ("each"), and the list calls ("list.customers", ...).
+-- fusebill.each ("each"), the list calls ("list.customers", ...), and the calls' own
+-- options (update's "update", edit's "edit", get_many's "get_many").
 --
 --   options.check(group, t, where, level)   raises on the first problem; level as error()'s,
 --                                           counted from the caller of check
@@ -113,6 +114,8 @@ local EACH = {
 }
 
 local PAGE_SIZE = { rule = positive_whole, expect = "a whole number >= 1" }
+-- enough for one id in a customers query (about 60 bytes), with room to spare
+local QUERY_LENGTH = { rule = function(v) return whole(v) and v >= 256 end, expect = "a whole number of bytes >= 256" }
 local PAGE = { rule = nonneg_whole, expect = "a whole number >= 0 (the first page is 0)" }
 local ID = { rule = M.is_id, expect = "an id (a positive whole number or a string of digits)" }
 
@@ -126,6 +129,9 @@ M.groups = {
   ["list.sales_tracking_codes"] = { type = { rule = "string" }, code = { rule = "string" },
                                     page_size = PAGE_SIZE, page = PAGE },
   ["list.subscription_product_items"] = { subscription_product_id = ID, page_size = PAGE_SIZE, page = PAGE },
+  update = { fresh = { rule = "boolean" } },
+  edit = { skip_unchanged = { rule = "boolean" } },
+  get_many = { max_query_length = QUERY_LENGTH },
 }
 
 local function shown(v)
