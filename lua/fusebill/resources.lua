@@ -77,25 +77,37 @@ function Resource:get(id)
   return self:_get(n)
 end
 
--- Dry run: the would-be object, the diff on stderr, the changes in fb:last_meta().
-function Resource:_dry(current, body, label, id)
+-- The meta of a call that sent no request (an update of an object already read, in a dry
+-- run or with nothing to change): for the PUT it did not send, with attempts = 0. It becomes
+-- fb:last_meta(), as a request's meta would.
+function Resource:_unsent_meta()
+  local meta = { method = "PUT", path = self:_path(self.put_path), attempts = 0, elapsed = 0, headers = {} }
+  self.client:set_last_meta(meta)
+  return meta
+end
+
+-- Dry run: the would-be object, the diff on stderr, the changes in fb:last_meta() (the GET's
+-- meta when this call read current, read_now).
+function Resource:_dry(current, body, label, id, read_now)
   local after = update.would_be(self.schema, current, json.prepare(self.compiled, body))
   local changes = update.report(current, after, "dry run: " .. label .. " " .. tostring(id),
     { resource = self.name, id = id, before = current, after = after })
-  local meta = self.client:last_meta()
+  local meta = read_now and self.client:last_meta() or self:_unsent_meta()
   meta.dry_run, meta.changes = true, changes
   return after
 end
 
--- PUTs a body that passed validation (or, in a dry run, predicts it).
-function Resource:_put(body, label, id, current)
+-- PUTs a body that passed validation (or, in a dry run, predicts it). current: the record
+-- as read, if it was; read_now: this call read it (a dry run reads it when not given).
+function Resource:_put(body, label, id, current, read_now)
   if self.fb.dry_run then
     if not current then
       local err
       current, err = self:_get(id)
       if not current then return nil, err end
+      read_now = true
     end
-    return self:_dry(current, body, label, id)
+    return self:_dry(current, body, label, id, read_now)
   end
   local text, jerr = json.body(self.compiled, body)
   if not text then return nil, self:_encode_error(jerr, label) end
@@ -113,13 +125,7 @@ end
 -- alone like every success; fb:last_meta() says unchanged = true (the GET's meta when this
 -- call read the record, else one for the PUT not sent, with attempts = 0).
 function Resource:_unchanged_result(current, read_now)
-  local meta
-  if read_now then
-    meta = self.client:last_meta()
-  else
-    meta = { method = "PUT", path = self:_path(self.put_path), attempts = 0, elapsed = 0, headers = {} }
-    self.client:set_last_meta(meta)
-  end
+  local meta = read_now and self.client:last_meta() or self:_unsent_meta()
   meta.unchanged = true
   if self.fb.dry_run then meta.dry_run, meta.changes = true, {} end
   cost.note("unchanged")
@@ -140,7 +146,7 @@ function Resource:edit(body, o)
   local current, err = self:_get(id)
   if not current then return nil, err end
   if self:_unchanged(current, body) then return self:_unchanged_result(current, true) end
-  return self:_put(body, self.label_edit, id, current)
+  return self:_put(body, self.label_edit, id, current, true)
 end
 
 -- The problems of update's changes that validation of a body cannot see: names that are
@@ -228,7 +234,7 @@ function Resource:update(target, changes, o)
   if self:_unchanged(base, body) then return self:_unchanged_result(base, read_now) end
   probs = self.check(body)
   if probs then return nil, verror(probs, label, "PUT", self:_path(self.put_path)) end
-  return self:_put(body, label, n, base)
+  return self:_put(body, label, n, base, read_now)
 end
 
 -- ---- lists -----------------------------------------------------------------------------

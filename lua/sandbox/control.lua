@@ -8,7 +8,8 @@
 --   GET    /_sandbox/log?since=N          request-log entries with seq > N
 --   DELETE /_sandbox/log                  clear the request log
 --   POST   /_sandbox/faults {spec, seed?} replace the fault spec (and seed)
---   POST   /_sandbox/limits {rate_limit?, daily_limit?, latency?, hang_ms?, status_via_put?}
+--   POST   /_sandbox/limits {rate_limit?, daily_limit?, latency?, hang_ms?, status_via_put?,
+--                            max_query_length?}
 --   GET    /_sandbox/config               the effective configuration (never the key)
 local util = require "sandbox.util"
 local store = require "sandbox.store"
@@ -77,6 +78,7 @@ function M.handle(server, S, method, path, query, body, loopback)
                     latency = S.latency and ("%d-%d"):format(S.latency.min, S.latency.max) or "none",
                     faults = S.faults.spec, fault_seed = S.faults.seed, hang_ms = S.cfg.hang_ms,
                     status_via_put = S.cfg.status_via_put, seed = S.cfg.seed,
+                    max_query_length = S.cfg.max_query_length,
                     public_url = S.cfg.public_url or util.null }
     end
     return 404, ("Unknown sandbox control call %s %s."):format(method, path)

@@ -7,12 +7,18 @@ local outcome = require "fusebill.bulk.outcome"
 
 local item_runner = {}
 
+local function is_error(core, v)
+  if core.is_error then return core.is_error(v) end
+  return type(v) == "table" and v.kind ~= nil
+end
+
 local function traceback_handler(e)
   return { value = e, traceback = debug.traceback(outcome.message_of(e), 2) }
 end
 
--- pos: the item's position in the sequence (its key when it has no other)
-function item_runner.run(run, item, pos)
+-- pos: the item's position in the sequence (its key when it has no other); pulled: the
+-- requests the items iterator sent to produce it ({ lists =, reads = }, see scheduler.pull)
+function item_runner.run(run, item, pos, pulled)
   local opts = run.opts
   local key = pos
   if opts.key then
@@ -33,15 +39,22 @@ function item_runner.run(run, item, pos)
   if math.type(key) == "float" then key = math.tointeger(key) or key end
   if run.journal then
     local st = run.journal:status(key)
-    if st == "ok" or st == "skipped" or (st == "failed" and not opts.retry_failed) then
+    if st == "ok" or st == "skipped" or st == "unchanged" or (st == "failed" and not opts.retry_failed) then
       outcome.journal_skipped(run, key, st)
       return
     end
   end
   run.started = run.started + 1
+  -- an id get_many could not read (not found, not an id): failed as update(id) would, no fn
+  if is_error(run.core, item) then
+    outcome.settle(run, key, { true, nil, item, n = 3 }, { elapsed = 0, lists = pulled and pulled.lists,
+                                                        reads = pulled and pulled.reads })
+    return
+  end
   local co = coroutine.running()
-  -- what the dry-run diff watcher learns about this item (see outcome.watch_diffs)
-  local state = { key = key }
+  -- what the dry-run diff watcher and the cost watcher learn about this item (see
+  -- outcome.watch_diffs, outcome.watch_costs): requests by kind, edits found unchanged
+  local state = { key = key, reads = pulled and pulled.reads or 0, writes = 0, unchanged = 0 }
   run.in_flight[co] = state
   local t0 = run.now()
   local meta0 = run.core.last_meta(co)
@@ -50,7 +63,9 @@ function item_runner.run(run, item, pos)
   -- the attempts of the item's last call: what this worker's last_meta became meanwhile
   local meta = run.core.last_meta(co)
   outcome.settle(run, key, r, { elapsed = run.now() - t0, dry = state.dry,
-                                attempts = meta ~= meta0 and meta.attempts or nil })
+                                attempts = meta ~= meta0 and meta.attempts or nil,
+                                lists = pulled and pulled.lists, reads = state.reads, writes = state.writes,
+                                unchanged = state.unchanged > 0 and state.writes == 0 and not state.dry })
 end
 
 return item_runner
