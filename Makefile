@@ -25,7 +25,7 @@ CJSON_LIB  = $(shell $(CC) -print-file-name=liblua5.4-cjson.a)
 # Debian packages, and why each is here (the README repeats this list).
 DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-cjson-dev \
                libmicrohttpd-dev libedit-dev lua-busted lua-check curl openssl wrk python3-requests \
-               valgrind tmux luarocks
+               valgrind tmux luarocks lua-argparse
 
 # ---- sources --------------------------------------------------------------------------
 # One folder per part (README, Layout); every list names its files, so no part is
@@ -33,13 +33,14 @@ DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua
 # core/engine, libfusebill: ENGINE_SRC and EMBED_SRC are what luaopen_fusebill needs
 # (the Lua C module is exactly these); the engine API (fb_engine.c) and lua-cjson
 # (fb_cjson.c) complete the library for C hosts.
-ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_error.c fb_json.c fb_loop.c fb_lua.c \
-                   fb_rate.c fb_request.c fb_retry.c fb_validate.c)
+ENGINE_SRC     = $(addprefix core/engine/,fb_client.c fb_csv.c fb_csv_read.c fb_csv_write.c fb_error.c fb_json.c \
+                   fb_limits.c fb_loop.c fb_lua.c fb_rate.c fb_request.c fb_retry.c fb_secret.c fb_validate.c)
 EMBED_SRC      = core/engine/fb_modules.c
 ENGINE_API_SRC = core/engine/fb_engine.c
 CJSON_SRC      = core/engine/fb_cjson.c
 # core/host: the fusebill program, and the table its plugin exports.
-HOST_SRC       = $(addprefix core/host/,main.c fbh_options.c fbh_run.c fbh_repl.c fbh_plugin.c)
+HOST_SRC       = $(addprefix core/host/,main.c fbh_options.c fbh_check.c fbh_connect.c fbh_run.c fbh_repl.c \
+                   fbh_plugin.c fbh_tools.c)
 PLUGIN_SRC     = core/host/fbh_plugin_table.c
 # core/sandbox: the sandbox server; main.c is fusebill-sandbox's entry point.
 SANDBOX_SRC    = $(addprefix core/sandbox/,sbx_server.c sbx_options.c sbx_timer.c)
@@ -78,6 +79,7 @@ $(BUILD)/obj/engine/%.o: PART_INC = -Icore/engine
 $(BUILD)/obj/host/%.o: PART_INC = -Icore/host -Icore/sandbox
 $(BUILD)/obj/sandbox/%.o: PART_INC = -Icore/sandbox
 $(BUILD)/tests/%: PART_INC = -Icore/sandbox -Itests/lib
+$(BUILD)/tests/engine/%: PART_INC = -Icore/engine -Icore/sandbox -Itests/lib
 $(BUILD)/obj/%.o: core/%.c $(wildcard core/*.h core/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -108,7 +110,7 @@ $(BUILD)/fusebill: $(HOST_OBJ)
 $(BUILD)/fusebill-host.so: $(PLUGIN_OBJ)
 	$(CC) $(CFLAGS) -shared -o $@ $^ $(MHD_LIBS) $(CURL_LIBS) -lpthread
 
-$(BUILD)/tests/%: tests/%.c tests/lib/tap.h $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/lib/*.h) $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfusebill-sandbox.a $(BUILD)/libfusebill.a \
 	  $(CJSON_LIB) $(MHD_LIBS) $(CURL_LIBS) $(LUA_LIBS) -lpthread
@@ -136,11 +138,12 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@tests/bench/run $(BUILD)
 
-# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, same tests.
+# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, same tests. GCC leaves
+# float-cast-overflow out of "undefined": a double cast to an int it does not fit is UB too.
 asan:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	  CFLAGS="-O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow" all
 	@ASAN_OPTIONS=detect_leaks=1 tests/run build-asan
 
 lint:

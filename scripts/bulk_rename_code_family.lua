@@ -11,14 +11,20 @@
 --   defaults: TYPE "Sales Tracking Code 1", PREFIX "Region: ", PATTERN ".*"
 local fusebill = require "fusebill"
 
-local positional, flags = {}, {}
-for _, a in ipairs(arg or {}) do
-  local k, v = a:match("^%-%-([%w_]+)=(.*)$")
-  if k then flags[k] = v else positional[#positional + 1] = a end
+local argparse = require "argparse"
+
+local parser = argparse("bulk_rename_code_family.lua", "Rename a family of sales tracking codes.")
+parser:argument("type", "the codes' type"):default("Sales Tracking Code 1")
+parser:argument("prefix", "the new name is PREFIX .. code"):default("Region: ")
+parser:argument("pattern", "a Lua pattern the code must match whole"):default(".*")
+parser:option("--limit", "canary: do only the first N codes, then stop"):convert(math.tointeger)
+parser:option("--report", "per-code report, F ending in .csv or .jsonl")
+local parsed, args = parser:pparse(arg)
+if not parsed then
+  io.stderr:write("bulk_rename_code_family: ", args, "\n", parser:get_usage(), "\n")
+  os.exit(2)
 end
-local code_type = positional[1] or "Sales Tracking Code 1"
-local prefix = positional[2] or "Region: "
-local pattern = positional[3] or ".*"
+local code_type, prefix, pattern = args.type, args.prefix, args.pattern
 
 local fb = fusebill.client()
 
@@ -28,12 +34,11 @@ for code in fb.sales_tracking_codes:list{ type = code_type } do
 end
 io.stderr:write(string.format("%d code(s) of type %q match %q\n", #family, code_type, pattern))
 
-local summary = fusebill.each(family, {
-  limit = tonumber(flags.limit),
-  report = flags.report,
+-- the program's exit status says how the run went: 3 when a code failed (README, Exit status)
+fusebill.each(family, {
+  limit = args.limit,
+  report = args.report,
   key = function(code) return code.type .. "/" .. code.code end,
 }, function(code)
   return fb.sales_tracking_codes:update(code, { name = prefix .. code.code })
 end)
-
-os.exit(summary.ok and 0 or 1)

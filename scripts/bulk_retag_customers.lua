@@ -17,21 +17,25 @@
 -- Killed or stopped (daily quota)? Rerun the same command: the journal skips what is done.
 local fusebill = require "fusebill"
 
-local positional, flags = {}, {}
-for _, a in ipairs(arg or {}) do
-  local k, v = a:match("^%-%-([%w_]+)=(.*)$")
-  if k then flags[k] = v else positional[#positional + 1] = a end
+local argparse = require "argparse"
+
+local parser = argparse("bulk_retag_customers.lua", "Stamp a campaign tag on every customer that matches a query.")
+parser:argument("tag", "the tag to set in customerReference.reference3"):default("SPRING-2026")
+parser:argument("query", "a Fusebill list query"):default("status:Active")
+parser:option("--limit", "canary: do only the first N customers, then stop"):convert(math.tointeger)
+parser:option("--report", "per-customer report, F ending in .csv or .jsonl")
+local parsed, args = parser:pparse(arg)
+if not parsed then
+  io.stderr:write("bulk_retag_customers: ", args, "\n", parser:get_usage(), "\n")
+  os.exit(2)
 end
-local tag = positional[1] or "SPRING-2026"
-local query = positional[2] or "status:Active"
 
 local fb = fusebill.client()
 
-local summary = fusebill.each(fb.customers:list{ query = query }, {
-  limit = tonumber(flags.limit),
-  report = flags.report,
+-- the program's exit status says how the run went: 3 when a customer failed (README, Exit status)
+fusebill.each(fb.customers:list{ query = args.query }, {
+  limit = args.limit,
+  report = args.report,
 }, function(customer)
-  return fb.customers:update(customer, { customerReference = { reference3 = tag } })
+  return fb.customers:update(customer, { customerReference = { reference3 = args.tag } })
 end)
-
-os.exit(summary.ok and 0 or 1)

@@ -1,10 +1,12 @@
 -- rename_tracking_codes.lua: give sales tracking codes new names from a CSV file.
 --
--- The CSV has a header line and three columns: type,code,new_name
+-- The CSV has a header row naming (at least) three columns, in any order: type,code,new_name
 --   type      the code's type, e.g. "Sales Tracking Code 1"
 --   code      the code as it is today (codes are unique within a type)
 --   new_name  the name it should have
--- Fields may be double-quoted ("Europe, West"); "" inside quotes is a literal quote.
+-- The file is read with fusebill.csv, so it can come straight from a spreadsheet: quoted
+-- fields ("Europe, West", "say ""hi"""), line breaks in names, a byte-order mark, CRLF.
+-- The whole file is read (and a malformed one refused) before anything is renamed.
 --
 -- Each row looks the code up (sales_tracking_codes:list{type=, code=}) and renames it with
 -- sales_tracking_codes:update(code, {name = ...}), given the code the lookup found: it writes
@@ -16,65 +18,47 @@
 --   fusebill --dry-run scripts/rename_tracking_codes.lua [file.csv]
 -- Default file: rename_tracking_codes.csv beside this script.
 local fusebill = require "fusebill"
+local csv = require "fusebill.csv"
+local argparse = require "argparse"
 
 local script_dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-local path = (arg and arg[1]) or (script_dir .. "/rename_tracking_codes.csv")
+local parser = argparse("rename_tracking_codes.lua", "Give sales tracking codes new names from a CSV file.")
+parser:argument("file", "CSV with the columns type,code,new_name"):default(script_dir .. "/rename_tracking_codes.csv")
 
--- One CSV line -> list of fields (RFC 4180 quoting, no newlines inside fields).
-local function parse_csv_line(line)
-  local fields, pos = {}, 1
-  line = line:gsub("\r$", "")
-  while true do
-    if line:sub(pos, pos) == '"' then
-      local value, i = {}, pos + 1
-      while true do
-        local q = line:find('"', i, true)
-        if not q then return nil, "unterminated quote" end
-        value[#value + 1] = line:sub(i, q - 1)
-        if line:sub(q + 1, q + 1) == '"' then
-          value[#value + 1] = '"'
-          i = q + 2
-        else
-          pos = q + 1
-          break
-        end
-      end
-      fields[#fields + 1] = table.concat(value)
-      local c = line:sub(pos, pos)
-      if c == "" then return fields end
-      if c ~= "," then return nil, "text after a closing quote" end
-      pos = pos + 1
-    else
-      local comma = line:find(",", pos, true)
-      if not comma then
-        fields[#fields + 1] = line:sub(pos)
-        return fields
-      end
-      fields[#fields + 1] = line:sub(pos, comma - 1)
-      pos = comma + 1
-    end
-  end
-end
-
-local f, ferr = io.open(path, "r")
-if not f then
-  io.stderr:write("rename_tracking_codes: ", ferr, "\n")
+local function fail(msg)
+  io.stderr:write("rename_tracking_codes: ", msg, "\n")
   os.exit(2)
 end
-local rows, lineno = {}, 0
-for line in f:lines() do
-  lineno = lineno + 1
-  if lineno > 1 and line:find("%S") then
-    local cols, perr = parse_csv_line(line)
-    if not cols or #cols ~= 3 then
-      io.stderr:write(string.format("rename_tracking_codes: %s:%d: %s\n", path, lineno,
-        perr or "expected 3 columns: type,code,new_name"))
-      os.exit(2)
+
+local parsed, args = parser:pparse(arg)
+if not parsed then fail(args .. "\n" .. parser:get_usage()) end
+local path = args.file
+
+-- Every row, with the line it starts on, or the reason the file cannot be used.
+local function read_rows()
+  local reader, err = csv.reader(path, { header = true })
+  if not reader then return nil, err end
+  local have = {}
+  for _, name in ipairs(reader:columns()) do have[name] = true end
+  for _, name in ipairs{ "type", "code", "new_name" } do
+    if not have[name] then
+      reader:close()
+      return nil, ("%s: no column %q (the header needs type,code,new_name)"):format(path, name)
     end
-    rows[#rows + 1] = { line = lineno, type = cols[1], code = cols[2], name = cols[3] }
   end
+  local rows = {}
+  local read_ok, read_err = pcall(function()
+    for row in reader:rows() do
+      rows[#rows + 1] = { line = reader:line(), type = row.type, code = row.code, name = row.new_name }
+    end
+  end)
+  reader:close()
+  if not read_ok then return nil, read_err end
+  return rows
 end
-f:close()
+
+local rows, rerr = read_rows()
+if not rows then fail(rerr) end
 
 local fb = fusebill.client()
 local renamed, unchanged, failed = 0, 0, 0

@@ -1,10 +1,16 @@
 /* core.client(opts): the userdata behind a `fusebill.new{...}` object.
  *
  * The API key goes into the Authorization header list when the client is made
- * and nowhere else: it is not kept as a field, not returned by options(), and
- * wiped from memory when the client is closed. */
+ * and nowhere else: it is not kept as a field, not returned by options(), kept
+ * out of core dumps (fb_secret.c), and wiped from memory when the client is
+ * closed. It is only ever sent over TLS, or in the clear to this machine itself,
+ * never through a proxy. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <lauxlib.h>
 #include "fb_client.h"
 #include "fusebill.h"
@@ -13,18 +19,32 @@ fb_client *fb_client_check(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, FB_CLIENT_MT);
 }
 
-/* Frees a header list after wiping it: one of its strings holds the key. */
-static void wipe_headers(struct curl_slist *list) {
-  for (struct curl_slist *h = list; h; h = h->next) explicit_bzero(h->data, strlen(h->data));
-  curl_slist_free_all(list);
+void fb_client_push_redacted(lua_State *L, const fb_client *cl, const char *s, size_t len) {
+  const char *key = cl->hl.key;
+  size_t klen = cl->hl.key_len;
+  const char *hit = key && klen ? memmem(s, len, key, klen) : NULL;
+  if (!hit) {
+    lua_pushlstring(L, s, len);
+    return;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  while (hit) {
+    luaL_addlstring(&b, s, (size_t)(hit - s));
+    luaL_addstring(&b, "[redacted]");
+    len -= (size_t)(hit - s) + klen;
+    s = hit + klen;
+    hit = memmem(s, len, key, klen);
+  }
+  luaL_addlstring(&b, s, len);
+  luaL_pushresult(&b);
 }
 
 void fb_client_release(fb_client *cl) {
   if (!cl->closed || cl->calls > 0 || !cl->base_url) return;
-  wipe_headers(cl->headers);
-  wipe_headers(cl->json_headers);
+  fb_header_lists_free(&cl->hl);
   curl_slist_free_all(cl->proxy_headers);
-  cl->headers = cl->json_headers = cl->proxy_headers = NULL;
+  cl->proxy_headers = NULL;
   free(cl->base_url);
   free(cl->cacert);
   free(cl->user_agent);
@@ -61,11 +81,13 @@ static const char *opt_string(lua_State *L, const char *name, const char *def) {
   return s;
 }
 
+/* At most a day: the value becomes a long number of milliseconds for libcurl. */
 static double opt_seconds(lua_State *L, const char *name, double def) {
   int t = lua_getfield(L, 1, name);
   double v = def;
   if (t == LUA_TNUMBER) v = lua_tonumber(L, -1);
   else if (t != LUA_TNIL) bad_option(L, name);
+  if (v > 86400) v = 86400;   /* options.lua bounds it; a direct caller must not overflow the cast */
   lua_pop(L, 1);
   return v;
 }
@@ -94,32 +116,48 @@ static void opt_rate(lua_State *L, fb_client *cl) {
   lua_pop(L, 1);
 }
 
+/* This machine, exactly: "localhost" (which libcurl resolves to loopback itself),
+ * an IPv4 literal in 127.0.0.0/8, or the IPv6 loopback literal. A name that only
+ * starts like one (127.evil.example, localhost.example) is somebody else. */
+static int is_loopback(const char *host) {
+  if (strcasecmp(host, "localhost") == 0) return 1;
+  struct in_addr v4;
+  if (inet_pton(AF_INET, host, &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  char v6text[INET6_ADDRSTRLEN + 2];
+  size_t n = strlen(host);
+  if (n < 3 || n > sizeof v6text || host[0] != '[' || host[n - 1] != ']') return 0;
+  memcpy(v6text, host + 1, n - 2);
+  v6text[n - 2] = '\0';
+  struct in6_addr v6;
+  return inet_pton(AF_INET6, v6text, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 /* Records where the base URL's path starts, so error messages can show
- * "PUT /v1/customers" without the scheme and host; returns whether it is https. */
-static int parse_base_url(lua_State *L, fb_client *cl) {
+ * "PUT /v1/customers" without the scheme and host, and whether its host is this
+ * machine (never through a proxy); returns whether it is https. fusebill.new
+ * refuses a URL that would carry the key over plain http to another machine
+ * (lua/fusebill/options.lua); this refuses it again, for any direct caller. */
+static int parse_base_url(lua_State *L, fb_client *cl, int has_key) {
   CURLU *u = curl_url();
-  char *scheme = NULL;
+  char *scheme = NULL, *host = NULL;
   if (!u || curl_url_set(u, CURLUPART_URL, cl->base_url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+    curl_free(scheme);
     curl_url_cleanup(u);
     luaL_error(L, "core.client: base_url is not a URL (fusebill.new checks options)");
   }
   int tls = strcmp(scheme, "https") == 0;
+  cl->loopback = is_loopback(host);
+  curl_free(host);
   curl_free(scheme);
   curl_url_cleanup(u);
+  if (has_key && !tls && !cl->loopback)
+    luaL_error(L, "core.client: refusing to send the API key over plain http to another machine; use https");
   const char *after_scheme = strstr(cl->base_url, "://") + 3;
   const char *slash = strchr(after_scheme, '/');
   cl->origin_len = slash ? (size_t)(slash - cl->base_url) : strlen(cl->base_url);
   return tls;
-}
-
-static struct curl_slist *append(lua_State *L, struct curl_slist *list, const char *line) {
-  struct curl_slist *l = curl_slist_append(list, line);
-  if (!l) {
-    wipe_headers(list);
-    luaL_error(L, "fusebill.new: out of memory");
-  }
-  return l;
 }
 
 /* User-Agent and Accept-Encoding are lines of the list rather than
@@ -133,39 +171,18 @@ static struct curl_slist *append(lua_State *L, struct curl_slist *list, const ch
  * The CONNECT that takes an https request through a proxy carried the
  * User-Agent too, and sees none of these lines (CURLHEADER_SEPARATE, so the
  * key never reaches a proxy): proxy_headers gives it the User-Agent alone. A
- * plain http request through a proxy is sent to the proxy as it is, list and
- * all, so there proxy_headers stays empty rather than doubling the line. */
+ * plain http request through a proxy would go to the proxy as it is, list and
+ * all; with a key that only happens to loopback, which never uses a proxy, and
+ * without one proxy_headers stays empty rather than doubling the line. */
 static void build_headers(lua_State *L, fb_client *cl, const char *key, int tls) {
-  struct curl_slist *h = NULL;
   lua_pushfstring(L, "User-Agent: %s", cl->user_agent);
   const char *ua = lua_tostring(L, -1);
-  if (tls) cl->proxy_headers = append(L, NULL, ua);
-  h = append(L, h, ua);
+  /* no 100-continue round trip before a PUT body: "Expect:" */
+  const char *lines[] = { ua, "Accept-Encoding: gzip", "Accept: application/json", "Expect:" };
+  if (tls && !(cl->proxy_headers = curl_slist_append(NULL, ua))) luaL_error(L, "fusebill.new: out of memory");
+  if (fb_header_lists_build(&cl->hl, lines, 4, "Content-Type: application/json", key) != 0)
+    luaL_error(L, "fusebill.new: out of memory");
   lua_pop(L, 1);
-  h = append(L, h, "Accept-Encoding: gzip");
-  h = append(L, h, "Accept: application/json");
-  h = append(L, h, "Expect:");     /* no 100-continue round trip before a PUT body */
-  if (key) {
-    size_t n = strlen(key) + sizeof "Authorization: Basic ";
-    char *line = malloc(n);
-    if (!line) { wipe_headers(h); luaL_error(L, "fusebill.new: out of memory"); }
-    strcpy(line, "Authorization: Basic ");
-    strcat(line, key);
-    struct curl_slist *l = curl_slist_append(h, line);
-    explicit_bzero(line, n);
-    free(line);
-    if (!l) { wipe_headers(h); luaL_error(L, "fusebill.new: out of memory"); }
-    h = l;
-  }
-  cl->headers = h;
-  /* The same list plus Content-Type: curl_slist has no sharing, so copy. */
-  struct curl_slist *j = NULL;
-  for (struct curl_slist *x = h; x; x = x->next) {
-    struct curl_slist *l = curl_slist_append(j, x->data);
-    if (!l) { wipe_headers(j); luaL_error(L, "fusebill.new: out of memory"); }
-    j = l;
-  }
-  cl->json_headers = append(L, j, "Content-Type: application/json");
 }
 
 static char *dup_or_fail(lua_State *L, const char *s) {
@@ -198,7 +215,7 @@ static int core_client(lua_State *L) {
   cl->base_url = dup_or_fail(L, opt_string(L, "base_url", "https://secure.fusebill.com/v1"));
   size_t n = strlen(cl->base_url);
   while (n > 0 && cl->base_url[n - 1] == '/') cl->base_url[--n] = '\0';
-  int tls = parse_base_url(L, cl);
+  int tls = parse_base_url(L, cl, key != NULL);
   cl->timeout_ms = (long)(opt_seconds(L, "timeout", 30) * 1000);
   cl->connect_timeout_ms = (long)(opt_seconds(L, "connect_timeout", 10) * 1000);
   const char *cacert = opt_string(L, "cacert", NULL);

@@ -8,6 +8,7 @@
 #include "fb_loop.h"
 #include "fb_rate.h"
 #include "fb_retry.h"
+#include "fb_secret.h"
 
 #define FB_CLIENT_MT "fusebill.client"
 /* registry: coroutine -> meta of its last call through any client (weak keys) */
@@ -18,9 +19,10 @@ typedef struct fb_client {
   unsigned long easy_owner;        /* the loop's tag for easy handles set up for this client */
   char *base_url;                  /* without a trailing slash */
   size_t origin_len;               /* length of "https://host:port" in base_url */
-  struct curl_slist *headers;      /* Authorization, Accept, User-Agent ... */
-  struct curl_slist *json_headers; /* the same plus Content-Type, for bodies */
+  fb_header_lists hl;              /* Authorization, Accept, User-Agent ...; the same plus
+                                      Content-Type for bodies: in pages core dumps leave out */
   struct curl_slist *proxy_headers; /* User-Agent alone, for an https CONNECT */
+  int loopback;                    /* base_url's host is this machine: never through a proxy */
   char *cacert;
   char *user_agent;
   long timeout_ms, connect_timeout_ms;
@@ -41,6 +43,10 @@ void fb_client_release(fb_client *cl);
 /* Keeps the table at index meta as the running coroutine's last meta, for the
  * client at index client (client:last_meta()) and for any (core.last_meta(co)). */
 void fb_client_keep_meta(lua_State *L, int client, int meta);
+/* Pushes s[0..len) with every occurrence of the client's key replaced by
+ * "[redacted]": what a server sends back can echo the key, and an error or a
+ * message must never show it. */
+void fb_client_push_redacted(lua_State *L, const fb_client *cl, const char *s, size_t len);
 
 /* client:request(method, path, body, query) -> value | nil, err; the call's
  * metadata (status, attempts, headers, elapsed) is then client:last_meta() */

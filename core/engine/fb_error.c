@@ -8,7 +8,7 @@
 
 static const char *const kinds[] = {
   "validation", "auth", "not_found", "conflict", "rate_limited", "server",
-  "network", "timeout", "bad_response", NULL
+  "network", "timeout", "bad_response", "redirect", NULL
 };
 
 static const char *field_string(lua_State *L, int t, const char *name) {

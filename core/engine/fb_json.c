@@ -120,6 +120,24 @@ size_t fb_json_tidy(char *dst, const char *src, size_t n) {
   }
   memmove(dst + w, src + r, n - r);  /* a lone trailing backslash (not JSON anyway) */
   return w + (n - r);
+
+}
+
+size_t fb_json_cost(const char *s, size_t len) {
+  size_t tables = 0, values = 0;
+  for (size_t i = 0; i < len; i++) {
+    switch (s[i]) {
+    case '"':                          /* skip the string, escapes included */
+      for (i++; i < len && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+      values++;
+      break;
+    case '{': case '[': tables++; break;
+    case ',': values++; break;
+    default: break;
+    }
+  }
+  return len + tables * 80 + values * 24;
 }
 
 /* core.decode(s) -> value | nil, message */

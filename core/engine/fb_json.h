@@ -11,6 +11,10 @@
  * Lua integers and null object fields are absent (see fb_json.c). */
 void fb_json_decode(lua_State *L, const char *s, size_t len);
 
+/* About how many bytes decoding s would take: its length, plus a table for
+ * every object or array and a slot for every value, counted outside strings. */
+size_t fb_json_cost(const char *s, size_t len);
+
 /* Sets up the decoder and core.decode, core.json_tidy, core.null,
  * core.null_fields and core.EMPTY_ARRAY in the table on top. */
 void fb_json_open(lua_State *L);

@@ -21,6 +21,10 @@ typedef struct fb_wait {
 typedef struct fb_stats {
   lua_Integer requests, attempts, retries, throttled;
   lua_Integer reads, lists, writes;   /* requests by kind (first attempts only) */
+  /* calls that ended with the key refused, or with the day's quota spent: the
+   * fusebill program's exit status reports them (lua/fusebill/exit_status.lua) */
+  lua_Integer auth_failures, quota_stops;
+  lua_Integer buffered, buffered_peak;   /* bytes of answers being received, now and at most */
 } fb_stats;
 
 typedef struct fb_loop fb_loop;

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include "fusebill.h"
 #include "fb_client.h"
+#include "fb_csv.h"
 #include "fb_error.h"
 #include "fb_json.h"
 #include "fb_loop.h"
@@ -33,7 +34,7 @@ static int core_host_options(lua_State *L) {
 static int core_stats(lua_State *L) {
   fb_loop *loop = fb_loop_get(L);
   const fb_stats *s = fb_loop_stats(loop);
-  lua_createtable(L, 0, 8);
+  lua_createtable(L, 0, 12);
   lua_pushinteger(L, fb_loop_lent(loop));
   lua_setfield(L, -2, "handles");
   lua_pushinteger(L, s->requests);
@@ -50,6 +51,14 @@ static int core_stats(lua_State *L) {
   lua_setfield(L, -2, "reads");
   lua_pushinteger(L, s->lists);
   lua_setfield(L, -2, "lists");
+  lua_pushinteger(L, s->auth_failures);
+  lua_setfield(L, -2, "auth_failures");
+  lua_pushinteger(L, s->quota_stops);
+  lua_setfield(L, -2, "quota_stops");
+  lua_pushinteger(L, s->buffered);
+  lua_setfield(L, -2, "buffered");
+  lua_pushinteger(L, s->buffered_peak);
+  lua_setfield(L, -2, "buffered_peak");
   return 1;
 }
 
@@ -108,6 +117,7 @@ int luaopen_fusebill(lua_State *L) {
   fb_error_open(L);
   fb_client_open(L);
   fb_retry_open(L);
+  fb_csv_open(L);
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_pushvalue(L, core);
   lua_setfield(L, -2, "fusebill.core");

@@ -17,12 +17,20 @@
 /* Stack layout of a call: 1 client, 2 method, 3 path, 4 body, 5 query, 6 call. */
 #define BODY_IDX 4
 #define CALL_IDX 6
-#define MAX_BODY (64u << 20)     /* a response bigger than this is refused */
-#define MAX_429_WAIT 600.0       /* never sleep longer than this on a server's word */
+/* What a server can make us hold. A list page of 1,000 customers is about 1.5 MB,
+ * so these stop only a broken or hostile answer: one body over MAX_BODY, bodies in
+ * flight together over MAX_IN_FLIGHT (concurrency times a body adds up), or one
+ * whose decoding lua-cjson would turn into more than MAX_DECODED of tables (a body
+ * of "[{},{},...]" costs about 30 times its size). */
+#define MAX_BODY (16u << 20)
+#define MAX_IN_FLIGHT (64u << 20)
+#define MAX_DECODED (64u << 20)
+#define DECODE_CHECK (256u << 10)   /* below this, no body can decode past MAX_DECODED */
 
 enum { ST_PACE, ST_SENT };
 /* A GET with a query is a list page; any other GET reads one record; the rest write. */
 enum { KIND_READ, KIND_LIST, KIND_WRITE };
+enum { REFUSED_NOT, REFUSED_BODY, REFUSED_IN_FLIGHT, REFUSED_DECODE };
 
 typedef struct fb_call {
   fb_wait wait;
@@ -35,11 +43,13 @@ typedef struct fb_call {
   size_t body_len;
   int state, attempt, in_flight;
   int kind;                /* what the request costs: KIND_READ, KIND_LIST or KIND_WRITE */
+  unsigned long long seq;  /* the pacer's number for the attempt on the wire */
   int active;              /* counted in client->calls: begun and not yet over */
   double started, sent_at; /* the call began; the last attempt was sent */
   long status;
-  char *resp;              /* response body */
+  char *resp;              /* response body; resp_cap counts in the loop's stats.buffered */
   size_t resp_len, resp_cap;
+  int refused;             /* REFUSED_*: why the answer was not taken */
   char *xhdr;              /* x-* response headers as "name\0value\0" pairs */
   size_t xhdr_len, xhdr_cap;
   int xhdr_n;              /* pairs in xhdr */
@@ -62,11 +72,40 @@ static int grow(char **buf, size_t *cap, size_t need) {
   return 1;
 }
 
+/* The body buffer grows within MAX_BODY and the loop's MAX_IN_FLIGHT. */
+static int grow_body(fb_call *c, size_t need) {
+  fb_stats *st = fb_loop_stats(c->client->loop);
+  size_t old = c->resp_cap, n = old ? old : 1024;
+  while (n < need) n *= 2;
+  if (n > MAX_BODY + 1) n = MAX_BODY + 1;
+  if ((size_t)st->buffered - old + n > MAX_IN_FLIGHT) {
+    c->refused = REFUSED_IN_FLIGHT;
+    return 0;
+  }
+  char *p = realloc(c->resp, n);
+  if (!p) return 0;
+  c->resp = p;
+  c->resp_cap = n;
+  st->buffered += (lua_Integer)(n - old);
+  if (st->buffered > st->buffered_peak) st->buffered_peak = st->buffered;
+  return 1;
+}
+
+static void free_body(fb_call *c) {
+  if (c->resp_cap) fb_loop_stats(c->client->loop)->buffered -= (lua_Integer)c->resp_cap;
+  free(c->resp);
+  c->resp = NULL;
+  c->resp_len = c->resp_cap = 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   fb_call *c = ud;
   size_t len = size * n;
-  if (c->resp_len + len > MAX_BODY || !grow(&c->resp, &c->resp_cap, c->resp_len + len + 1))
+  if (c->resp_len + len > MAX_BODY) {
+    c->refused = REFUSED_BODY;
     return 0;  /* curl fails the transfer with CURLE_WRITE_ERROR */
+  }
+  if (c->resp_len + len + 1 > c->resp_cap && !grow_body(c, c->resp_len + len + 1)) return 0;
   memcpy(c->resp + c->resp_len, data, len);
   c->resp_len += len;
   return len;
@@ -143,9 +182,9 @@ static int call_gc(lua_State *L) {
   if (!c->client) return 0;
   call_release_transfer(c);
   call_release_easy(c);
+  free_body(c);
   call_end(c);
   free(c->url);
-  free(c->resp);
   free(c->xhdr);
   c->client = NULL;
   return 0;
@@ -163,6 +202,11 @@ static void setup_easy(CURL *e, const fb_client *cl) {
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* Refused up front when Content-Length says so; on_body enforces it otherwise. */
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MAX_BODY);
+  /* This machine is reached directly: an http_proxy from the environment must not
+   * see a plain-http request, key and all. */
+  if (cl->loopback) curl_easy_setopt(e, CURLOPT_PROXY, "");
   if (cl->cacert) curl_easy_setopt(e, CURLOPT_CAINFO, cl->cacert);
 }
 
@@ -175,11 +219,12 @@ static void setup_transfer(fb_call *c, int fresh) {
   CURL *e = c->easy;
   c->resp_len = c->xhdr_len = 0;
   c->xhdr_n = 0;
+  c->refused = REFUSED_NOT;
   c->errbuf[0] = '\0';
   fb_limits_clear(&c->limits);
   if (fresh) setup_easy(e, cl);
   curl_easy_setopt(e, CURLOPT_URL, c->url);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->body ? cl->json_headers : cl->headers);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->body ? cl->hl.json_headers : cl->hl.headers);
   curl_easy_setopt(e, CURLOPT_PROXYHEADER, cl->proxy_headers);
   int get = strcmp(c->method, "GET") == 0;
   if (get || (!c->body && strcmp(c->method, "DELETE") == 0)) {
@@ -199,8 +244,25 @@ static void setup_transfer(fb_call *c, int fresh) {
 
 /* ---- results ---------------------------------------------------------------- */
 
+/* Whether lua-cjson may decode the body: one of a few hundred KB or more is
+ * costed first (see MAX_DECODED). */
+static int decodable(fb_call *c) {
+  if (c->resp_len < DECODE_CHECK || fb_json_cost(c->resp, c->resp_len) <= MAX_DECODED) return 1;
+  c->refused = REFUSED_DECODE;
+  return 0;
+}
+
 static void push_decoded(lua_State *L, const fb_call *c) {
   fb_json_decode(L, c->resp ? c->resp : "", c->resp_len);
+}
+
+static const char *refusal(const fb_call *c) {
+  switch (c->refused) {
+  case REFUSED_BODY: return "the answer is larger than the 16 MB fusebill accepts; it was not read";
+  case REFUSED_IN_FLIGHT: return "the answers being received together passed 64 MB; this one was dropped "
+                                 "(lower the concurrency)";
+  default: return "the answer would take more than 64 MB of memory to decode; it was not read";
+  }
 }
 
 static const char *find_xhdr(const fb_call *c, const char *want);
@@ -271,37 +333,73 @@ static const char *find_xhdr(const fb_call *c, const char *want) {
   return NULL;
 }
 
+/* A 3xx: libcurl does not follow it (the key would go along), so say where it pointed. */
+static void set_redirect(lua_State *L, int err, fb_call *c) {
+  char *location = NULL;
+  curl_easy_getinfo(c->easy, CURLINFO_REDIRECT_URL, &location);
+  if (location) {
+    fb_client_push_redacted(L, c->client, location, strlen(location));
+    lua_pushvalue(L, -1);
+    lua_setfield(L, err, "location");
+  } else {
+    lua_pushliteral(L, "(no Location header)");
+  }
+  lua_pushfstring(L, "the server redirects to %s; fusebill does not follow redirects (check base_url)",
+                  lua_tostring(L, -1));
+  lua_setfield(L, err, "message");
+  lua_pop(L, 1);
+}
+
+/* message, errors and error_id from the body, with the key redacted wherever the
+ * server echoed it. */
+static void set_body(lua_State *L, int err, fb_call *c) {
+  fb_client_push_redacted(L, c->client, c->resp ? c->resp : "", c->resp_len);
+  size_t len;
+  const char *body = lua_tolstring(L, -1, &len);
+  if (decodable(c)) fb_json_decode(L, body, len);
+  else lua_pushnil(L);
+  fb_error_set_body(L, err, -1, (int)c->status, body, len);
+  lua_pop(L, 2);
+}
+
 static int push_failure(lua_State *L, fb_call *c, const char *kind, int retryable, CURLcode rc) {
   const char *target = c->url + c->target_off;
   lua_pushnil(L);
   fb_error_push(L, kind, (int)c->status, c->method, target, NULL, c->attempt, retryable);
   int err = lua_gettop(L);
-  if (rc != CURLE_OK) {
-    lua_pushstring(L, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+  if (c->refused) {
+    lua_pushstring(L, refusal(c));
     lua_setfield(L, err, "message");
+  } else if (rc != CURLE_OK) {
+    const char *m = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+    fb_client_push_redacted(L, c->client, m, strlen(m));
+    lua_setfield(L, err, "message");
+  } else if (c->status >= 300 && c->status < 400) {
+    set_redirect(L, err, c);
   } else {
-    push_decoded(L, c);
-    fb_error_set_body(L, err, -1, (int)c->status, c->resp ? c->resp : "", c->resp_len);
-    lua_pop(L, 1);
+    set_body(L, err, c);
     /* A key that is not even base64 gets a 400, but it is still an auth problem. */
     lua_getfield(L, err, "message");
     const char *m = lua_tostring(L, -1);
     if (c->status == 400 && m && strncmp(m, "Authorization", 13) == 0) {
       lua_pushliteral(L, "auth");
       lua_setfield(L, err, "kind");
+      kind = "auth";
     }
     lua_pop(L, 1);
     const char *rid = find_xhdr(c, "x-request-id");
     if (rid) {
-      lua_pushstring(L, rid);
+      fb_client_push_redacted(L, c->client, rid, strlen(rid));
       lua_setfield(L, err, "request_id");
     }
   }
+  if (strcmp(kind, "auth") == 0) fb_loop_stats(c->client->loop)->auth_failures++;
   keep_failure_meta(L, c);
   return 2;
 }
 
 static int push_day_spent(lua_State *L, fb_call *c, double reset_in) {
+  fb_loop_stats(c->client->loop)->quota_stops++;
   lua_pushnil(L);
   fb_error_push(L, "rate_limited", c->status == 429 ? 429 : 0, c->method, c->url + c->target_off,
                 NULL, c->attempt, 0);
@@ -328,11 +426,9 @@ static void log_attempt(const fb_call *c, const char *what, double retry_in) {
 
 /* How long to wait before retrying a 429: Retry-After when given, else until
  * the minute window resets, else ordinary backoff. */
-static double wait_after_429(const fb_call *c, double backoff) {
-  if (c->limits.retry_after >= 0)
-    return c->limits.retry_after > MAX_429_WAIT ? MAX_429_WAIT : c->limits.retry_after;
-  if (c->limits.reset_minute_in >= 0)
-    return (c->limits.reset_minute_in > MAX_429_WAIT ? MAX_429_WAIT : c->limits.reset_minute_in) + 0.01;
+static double wait_after_429(const fb_answer *a, double backoff) {
+  if (a->retry_after >= 0) return a->retry_after > FB_MAX_WAIT ? FB_MAX_WAIT : a->retry_after;
+  if (a->reset_in >= 0) return (a->reset_in > FB_MAX_WAIT ? FB_MAX_WAIT : a->reset_in) + 0.01;
   return backoff;
 }
 
@@ -351,16 +447,24 @@ static int call_finish(lua_State *L, fb_call *c) {
   cl->inflight--;
   c->status = 0;
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
-  fb_rate_observe(&cl->rate, &c->limits, cl->inflight, now);
+  fb_answer answer = { .h = &c->limits, .seq = c->seq, .sent_at = c->sent_at, .now = now,
+                       .status = c->status, .inflight = cl->inflight };
+  fb_rate_observe(&cl->rate, &answer);
 
-  if (rc != CURLE_OK) {
+  if (rc == CURLE_FILESIZE_EXCEEDED) c->refused = REFUSED_BODY;
+  if (c->refused) {
+    kind = "bad_response";
+    retryable = c->refused == REFUSED_IN_FLIGHT;   /* the others in flight will have ended */
+    snprintf(what, sizeof what, "an answer too large");
+  } else if (rc != CURLE_OK) {
     kind = fb_kind_for_curl(rc);
     retryable = fb_curl_retryable(rc);
     snprintf(what, sizeof what, "%s (curl %d)", kind, (int)rc);
   } else if (c->status >= 200 && c->status < 300) {
     if (cl->verbose) { snprintf(what, sizeof what, "%ld", c->status); log_attempt(c, what, -1); }
     if (c->resp_len == 0) lua_pushboolean(L, 1);   /* 204 No Content */
-    else push_decoded(L, c);
+    else if (decodable(c)) push_decoded(L, c);
+    else lua_pushnil(L);
     if (!lua_isnil(L, -1)) {
       push_meta(L, c);
       keep_meta(L);
@@ -368,7 +472,7 @@ static int call_finish(lua_State *L, fb_call *c) {
     }
     lua_pop(L, 1);
     kind = "bad_response";
-    retryable = 1;                       /* safe: GETs and PUTs are idempotent */
+    retryable = !c->refused;             /* safe: GETs and PUTs are idempotent */
     snprintf(what, sizeof what, "%ld with a body that is not JSON", c->status);
   } else {
     kind = fb_kind_for_status(c->status);
@@ -385,7 +489,7 @@ static int call_finish(lua_State *L, fb_call *c) {
   if (retryable && c->attempt < cl->retry.max_attempts && cl->retry.budget > 0) {
     double delay = fb_retry_backoff(&cl->retry, c->attempt, fb_loop_random(cl->loop));
     if (c->status == 429) {
-      delay = wait_after_429(c, delay);
+      delay = wait_after_429(&answer, delay);
       fb_rate_block_until(&cl->rate, now + delay);   /* every call through this client waits */
     }
     cl->retry.budget--;
@@ -407,7 +511,7 @@ static int call_send(lua_State *L, fb_call *c) {
   fb_client *cl = c->client;
   double now = fb_now(), reset_in;
   if (fb_rate_day_spent(&cl->rate, now, &reset_in)) return push_day_spent(L, c, reset_in);
-  double delay = fb_rate_reserve(&cl->rate, now);
+  double delay = fb_rate_reserve(&cl->rate, now, cl->inflight, &c->seq);
   if (delay > 0) {
     c->wait.easy = NULL;
     c->wait.deadline = now + delay;
@@ -451,8 +555,10 @@ static int call_run(lua_State *L, int status, lua_KContext ctx) {
     int n = c->state == ST_SENT ? call_finish(L, c) : call_send(L, c);
     if (n) {
       /* Done: hand the easy handle back now rather than when the call is
-       * collected, so the next call reuses it instead of making a new one. */
+       * collected, so the next call reuses it instead of making a new one,
+       * and the body's memory with it. */
       call_release_easy(c);
+      free_body(c);
       call_end(c);
       return n;
     }

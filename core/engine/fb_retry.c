@@ -43,26 +43,13 @@ double fb_retry_backoff(const fb_retry_policy *p, int attempt, double random01) 
   return cap * random01;
 }
 
-double fb_retry_after_seconds(const char *value, time_t now) {
-  while (*value == ' ') value++;
-  char *end;
-  double s = strtod(value, &end);
-  if (end != value && (*end == '\0' || *end == '\r' || *end == ' ')) return s < 0 ? 0 : s;
-  struct tm tm = {0};
-  if (strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm)) {
-    double d = difftime(timegm(&tm), now);
-    return d < 0 ? 0 : d;
-  }
-  return -1;
-}
-
 const char *fb_kind_for_status(long status) {
   switch (status) {
   case 401: case 403: return "auth";
   case 404: return "not_found";
   case 409: return "conflict";
   case 429: return "rate_limited";
-  default: return status >= 500 ? "server" : "validation";
+  default: return status >= 500 ? "server" : status >= 300 && status < 400 ? "redirect" : "validation";
   }
 }
 

@@ -21,9 +21,6 @@ void fb_retry_read(lua_State *L, int idx, fb_retry_policy *p);
 /* Full-jitter exponential backoff: uniform in [0, min(max_delay, base * 2^(attempt-1))]. */
 double fb_retry_backoff(const fb_retry_policy *p, int attempt, double random01);
 
-/* Retry-After as seconds from now: delta-seconds or an HTTP date; -1 if unparseable. */
-double fb_retry_after_seconds(const char *value, time_t now);
-
 /* Classification of a finished attempt. */
 const char *fb_kind_for_status(long status);
 int fb_status_retryable(long status);

@@ -1,6 +1,6 @@
-/* The host program's own options (--base-url, --sandbox, ...): parsing, the API
- * key's sources, the in-process sandbox, and the option table handed to
- * fb_set_host_options. */
+/* The host program's own options (--base-url, --sandbox, ...): parsing, with
+ * every value checked in the flag's words (fbh_check.h), and the API key's
+ * sources. What they are handed to is in fbh_connect.h. */
 #ifndef FBH_OPTIONS_H
 #define FBH_OPTIONS_H
 
@@ -8,6 +8,9 @@
 #include <lua.h>
 
 #define FBH_MAX_SANDBOX_ARGS 64
+#define FBH_MAX_CONCURRENCY 1000   /* a typo such as 1600 for 16 must not start 1600 workers */
+#define FBH_MAX_RETRIES 100
+#define FBH_DEFAULT_BASE_URL "https://secure.fusebill.com/v1"
 
 typedef struct fbh_options {
   const char *base_url;
@@ -20,7 +23,9 @@ typedef struct fbh_options {
   int sandbox_argc;
   char *sandbox_argv[FBH_MAX_SANDBOX_ARGS];
   int dry_run;
+  const char *plan;             /* --plan FILE: no write sent, each one written to FILE */
   const char *journal;
+  int skip_failed;              /* --skip-failed: a journaled rerun leaves failed items alone */
   long concurrency;             /* 0 = not given */
   const char *rate_limit;
   long retries;                 /* -1 = not given */
@@ -30,20 +35,17 @@ typedef struct fbh_options {
 } fbh_options;
 
 void fbh_options_init(fbh_options *o);
-/* Tries argv[i] as a host option. Returns the number of argv entries used (1 or
- * 2), 0 if argv[i] is not a host option, -1 after printing an error. --help and
- * --version print and exit. */
+/* Tries argv[i] (a "--name", "--name=value", -V or -h) as a host option. Returns
+ * the number of argv entries used (1 or 2), or -1 after printing one line (an
+ * unknown option gets the nearest known one suggested). --help and --version
+ * print and exit. */
 int fbh_option_parse(fbh_options *o, int argc, char **argv, int i);
-/* After parsing: reads the key (key file, then $FUSEBILL_API_KEY, then --api-key)
- * and decides on the sandbox. Returns 0, or -1 after printing an error. */
+/* "unknown option -x (...)": prints one line, returns -1. */
+int fbh_unknown_option(const char *typed);
+/* After parsing: reads the key (--key-file, then --api-key, then
+ * $FUSEBILL_API_KEY), checks the combination, and decides on the sandbox.
+ * Returns 0, or -1 after printing one line. */
 int fbh_options_resolve(fbh_options *o);
-/* Installs package.preload.fusebill (which starts the sandbox if needed and sets
- * the host options before opening the module), cjson and cjson.safe. */
-void fbh_options_install(lua_State *L, fbh_options *o);
-/* Starts the in-process sandbox now (for --sandbox). Returns 0 or -1 (printed). */
-int fbh_sandbox_start(fbh_options *o);
-/* One line for banners: "sandbox at http://127.0.0.1:PORT/v1 (in-process)" or the base URL. */
-const char *fbh_connection_label(const fbh_options *o);
 void fbh_usage(FILE *out);
 void fbh_options_free(fbh_options *o);
 

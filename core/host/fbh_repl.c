@@ -1,11 +1,15 @@
 /* See repl.h. The line reading and Lua plumbing are here; what to complete and how
  * to print values is Lua (lua/fusebill/repl.lua and pretty.lua), where it is short. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <editline/readline.h>
 #include <lauxlib.h>
 #include "fusebill.h"
+#include "fbh_check.h"
+#include "fbh_connect.h"
 #include "fbh_run.h"
 #include "fbh_repl.h"
 
@@ -16,6 +20,45 @@
 static lua_State *repl_L = NULL;
 static int repl_ref = LUA_NOREF;  /* the host.repl module */
 static char history_path[4096];
+
+/* Output that ends mid-line (io.write("x")) must not run into the prompt. Lua,
+ * print and C modules all write through stdio's stdout, so in a REPL session
+ * stdout is a stream of our own (fbh_repl_track_output) that writes to fd 1 and
+ * remembers whether the last byte was a newline; libedit keeps the original. */
+static FILE *terminal = NULL;
+static int mid_line = 0;
+
+static ssize_t track_write(void *cookie, const char *buf, size_t n) {
+  size_t done = 0;
+  (void)cookie;
+  while (done < n) {
+    ssize_t w = write(STDOUT_FILENO, buf + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return done > 0 ? (ssize_t)done : -1;
+    done += (size_t)w;
+  }
+  if (n > 0) mid_line = buf[n - 1] != '\n';
+  return (ssize_t)n;
+}
+
+void fbh_repl_track_output(void) {
+  cookie_io_functions_t io = { NULL, track_write, NULL, NULL };
+  FILE *f = fopencookie(NULL, "w", io);
+  if (!f) return;   /* then the prompt may follow output on its line, as in lua5.4 */
+  setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+  fflush(stdout);
+  terminal = stdout;
+  stdout = f;
+}
+
+/* Ends the line that output left open, so a prompt, result or error starts a line. */
+static void start_line(void) {
+  fflush(stdout);
+  if (mid_line) {
+    fputc('\n', stdout);
+    fflush(stdout);
+  }
+}
 
 /* Completion candidates from the Lua side, handed out one by one to libedit. */
 static char **cands = NULL;
@@ -72,9 +115,11 @@ static char *read_line(const char *prompt, int *interrupted) {
     fflush(stdout);
     return NULL;
   }
+  start_line();
   fbh_at_prompt = 1;
   char *line = readline(prompt);
   fbh_at_prompt = 0;
+  mid_line = 0;   /* the Enter that ended the line moved the cursor to a new one */
   return line;
 }
 
@@ -185,6 +230,12 @@ static void setup(lua_State *L) {
   if (fbh_report(L, fbh_docall(L, 1, 1)) == LUA_OK) repl_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
+int fbh_repl_check_env(void) {
+  const char *path = getenv("FUSEBILL_HISTORY");
+  if (!path || !*path) return 0;   /* unset or empty: ~/.fusebill_history */
+  return fbh_check_writable("FUSEBILL_HISTORY", path);
+}
+
 static void history_setup(void) {
   const char *path = getenv("FUSEBILL_HISTORY");
   const char *home = getenv("HOME");
@@ -206,6 +257,7 @@ void fbh_repl_run(lua_State *L, fbh_options *opts) {
   fprintf(stdout, "`fb` is fusebill.client(). Tab completes, .help lists commands, .exit or Ctrl-D leaves.\n");
   fflush(stdout);
 
+  if (terminal) rl_outstream = terminal;
   rl_readline_name = "fusebill";
   rl_catch_signals = 0;  /* our SIGINT handler clears the line (see read_line) */
   static char word_breaks[] = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]})";  /* not . or : */
@@ -222,6 +274,7 @@ void fbh_repl_run(lua_State *L, fbh_options *opts) {
     if (status == 2) break;
     if (status == -2 || status == 1) { lua_settop(L, base); continue; }
     if (status == LUA_OK) status = fbh_docall(L, 0, LUA_MULTRET);
+    start_line();
     if (status == LUA_OK) show_results(L, base);
     else fbh_report(L, status);
     lua_settop(L, base);

@@ -14,6 +14,8 @@ sigjmp_buf fbh_prompt_jmp;
 
 static lua_State *signal_L = NULL;
 static int persistent = 0;
+static volatile sig_atomic_t interrupted = 0;  /* a script (not the REPL) got Ctrl-C */
+static int raised_status = FBH_EXIT_ERROR;    /* what the last error raised means */
 
 void fbh_signals_install(lua_State *L) {
   signal_L = L;
@@ -31,7 +33,10 @@ static void on_sigint(int sig) {
     fbh_at_prompt = 0;
     siglongjmp(fbh_prompt_jmp, 1);
   }
-  if (!persistent) signal(sig, SIG_DFL);  /* a second Ctrl-C kills, as in lua.c */
+  if (!persistent) {
+    interrupted = 1;
+    signal(sig, SIG_DFL);                /* a second Ctrl-C kills, as in lua.c */
+  }
   else if (write(STDOUT_FILENO, "\n", 1) < 0) { /* REPL: the error starts on a line of its own */ }
   fbh_plugin_interrupt();                /* wake up curl and backoff sleeps */
   if (signal_L)
@@ -47,7 +52,28 @@ static void set_sigint(void (*handler)(int)) {
   sigaction(SIGINT, &sa, NULL);
 }
 
+/* FBH_EXIT_AUTH or FBH_EXIT_QUOTA for a fusebill error object that says so;
+ * read raw, so no metamethod runs inside the message handler. */
+static int status_of_error(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return FBH_EXIT_ERROR;
+  luaL_getmetatable(L, "fusebill.error");
+  int is_fusebill = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  if (!is_fusebill) return FBH_EXIT_ERROR;
+  lua_pushliteral(L, "kind");
+  lua_rawget(L, idx);
+  lua_pushliteral(L, "limit");
+  lua_rawget(L, idx);
+  const char *kind = lua_tostring(L, -2), *limit = lua_tostring(L, -1);
+  int status = FBH_EXIT_ERROR;
+  if (kind && strcmp(kind, "auth") == 0) status = FBH_EXIT_AUTH;
+  else if (kind && limit && strcmp(kind, "rate_limited") == 0 && strcmp(limit, "day") == 0) status = FBH_EXIT_QUOTA;
+  lua_pop(L, 2);
+  return status;
+}
+
 static int msghandler(lua_State *L) {
+  raised_status = status_of_error(L, 1);
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
     /* error objects (fusebill errors included) print through __tostring, and
@@ -92,3 +118,24 @@ void fbh_signals_persistent(int on) {
   set_sigint(on ? on_sigint : SIG_DFL);
 }
 
+
+int fbh_failure_status(void) {
+  return interrupted ? FBH_EXIT_INTERRUPTED : raised_status;
+}
+
+int fbh_outcome_status(lua_State *L) {
+  if (interrupted) return FBH_EXIT_INTERRUPTED;
+  int top = lua_gettop(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  int loaded = lua_getfield(L, -1, "fusebill") != LUA_TNIL;
+  lua_settop(L, top);
+  if (!loaded) return FBH_EXIT_OK;   /* a plain Lua script: as lua5.4 */
+  const char *code = "return require('fusebill.exit_status').status()";
+  int status = luaL_loadstring(L, code);
+  if (status == LUA_OK) status = fbh_docall(L, 0, 1);
+  int result = FBH_EXIT_ERROR;
+  if (status != LUA_OK) fbh_report(L, status);
+  else if (lua_isinteger(L, -1)) result = (int)lua_tointeger(L, -1);
+  lua_settop(L, top);
+  return result;
+}

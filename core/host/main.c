@@ -1,8 +1,12 @@
 /* fusebill: the host program. For scripts it behaves like lua5.4 (same options,
- * `arg` table, LUA_INIT, exit status, errors with a traceback on stderr), so tools
- * such as `busted --lua=fusebill` work; on top it preloads cjson and fusebill and
+ * `arg` table, LUA_INIT, errors with a traceback on stderr), so tools such as
+ * `busted --lua=fusebill` work; on top it preloads cjson and fusebill and
  * configures fusebill.client() from its own options (fbh_options.c). With no
- * script on a terminal it opens the REPL (fbh_repl.c). */
+ * script on a terminal it opens the REPL (fbh_repl.c). Its exit status says more
+ * than lua5.4's (fbh_run.h): mistakes on the command line and in the environment
+ * are one line and status 2, and a script that ends normally exits with what its
+ * API calls and bulk runs came to (lua/fusebill/exit_status.lua). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +14,12 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "fusebill.h"
+#include "fbh_check.h"
+#include "fbh_connect.h"
 #include "fbh_options.h"
 #include "fbh_run.h"
 #include "fbh_repl.h"
+#include "fbh_tools.h"
 
 /* Flags collected from the command line. */
 #define HAS_ERROR 1   /* bad option */
@@ -20,6 +27,7 @@
 #define HAS_V 4       /* -v */
 #define HAS_E 8       /* -e */
 #define HAS_BIG_E 16  /* -E */
+#define HAS_M 32      /* -m NAME: a tool (script is then NAME's index, 0 for none) */
 
 typedef struct host_args {
   int argc;
@@ -28,6 +36,7 @@ typedef struct host_args {
   int first_lua;     /* options are argv[1 .. script-1] (or argc-1) */
   int flags;
   unsigned char *host_arg;  /* host_arg[i]: argv[i] belongs to a host option */
+  int status;               /* the exit status protected_main decided on */
   fbh_options opts;
 } host_args;
 
@@ -53,10 +62,6 @@ static int collect_args(host_args *a) {
     if (s[1] == '-' || strcmp(s, "-V") == 0 || strcmp(s, "-h") == 0) {
       int used = fbh_option_parse(&a->opts, a->argc, argv, i);
       if (used < 0) return HAS_ERROR;
-      if (used == 0) {
-        fprintf(stderr, "%s: unrecognized option '%s'\n", fbh_progname, s);
-        return HAS_ERROR;
-      }
       for (int k = 0; k < used; k++) a->host_arg[i + k] = 1;
       i += used - 1;
       continue;
@@ -66,19 +71,25 @@ static int collect_args(host_args *a) {
       case 'W': if (s[2]) goto bad; break;
       case 'i': if (s[2]) goto bad; a->flags |= HAS_I; break;  /* the REPL's banner names the version */
       case 'v': if (s[2]) goto bad; a->flags |= HAS_V; break;
+      case 'm':  /* like python -m: NAME and everything after it belong to the tool */
+        if (s[2]) goto bad;
+        a->flags |= HAS_M;
+        a->script = (i + 1 < a->argc) ? i + 1 : 0;
+        return 0;
       case 'e': a->flags |= HAS_E; /* fall through */
       case 'l':
         if (s[2] == '\0') {
           i++;
           if (i >= a->argc || argv[i] == NULL || argv[i][0] == '-') {
-            fprintf(stderr, "%s: '%s' needs argument\n", fbh_progname, s);
+            fbh_usage_error("%s needs %s", s, s[1] == 'e' ? "a Lua statement to run (-e 'print(1)')"
+                                                         : "a module name (-l mod or -l name=mod)");
             return HAS_ERROR;
           }
         }
         break;
       default:
       bad:
-        fprintf(stderr, "%s: unrecognized option '%s'\n", fbh_progname, s);
+        fbh_unknown_option(s);
         return HAS_ERROR;
     }
   }
@@ -110,20 +121,36 @@ static int dofile(lua_State *L, const char *name) {
   return dochunk(L, luaL_loadfile(L, name));
 }
 
-/* -l mod / -l g=mod: global g = require "mod" */
+/* -l mod / -l g=mod: global g = require "mod". A module that is nowhere to be
+ * found is a mistake on the command line (2), not an error of the module (1). */
 static int dolibrary(lua_State *L, char *spec) {
   char *eq = strchr(spec, '=');
   const char *global = spec, *mod = spec;
   if (eq) { *eq = '\0'; mod = eq + 1; }
   lua_getglobal(L, "require");
   lua_pushstring(L, mod);
-  int status = fbh_docall(L, 1, 1);
-  if (status == LUA_OK) lua_setglobal(L, global);
+  int status = fbh_docall(L, 1, 1), result = FBH_EXIT_OK;
+  if (status == LUA_OK) {
+    lua_setglobal(L, global);
+  } else {
+    char missing[300];
+    snprintf(missing, sizeof missing, "module '%s' not found:", mod);
+    const char *msg = lua_tostring(L, -1);
+    if (msg && strncmp(msg, missing, strlen(missing)) == 0) {
+      fbh_usage_error("-l %s: no module '%s' on package.path or package.cpath", spec, mod);
+      lua_pop(L, 1);
+      result = FBH_EXIT_USAGE;
+    } else {
+      fbh_report(L, status);
+      result = fbh_failure_status();
+    }
+  }
   if (eq) *eq = '=';
-  return fbh_report(L, status);
+  return result;
 }
 
-/* -e, -l, -W in command-line order; the host options were handled already. */
+/* -e, -l, -W in command-line order; the host options were handled already.
+ * Returns 0, or the exit status after a failure. */
 static int run_args(lua_State *L, host_args *a) {
   int last = a->script ? a->script : a->argc;
   char **argv = a->argv;
@@ -135,10 +162,14 @@ static int run_args(lua_State *L, host_args *a) {
     if (s[1] != 'e' && s[1] != 'l') continue;
     char *extra = (char *)s + 2;
     if (*extra == '\0') extra = argv[++i];
-    int status = s[1] == 'e' ? dostring(L, extra, "=(command line)") : dolibrary(L, extra);
-    if (status != LUA_OK) return 0;
+    if (s[1] == 'l') {
+      int status = dolibrary(L, extra);
+      if (status != FBH_EXIT_OK) return status;
+    } else if (dostring(L, extra, "=(command line)") != LUA_OK) {
+      return fbh_failure_status();
+    }
   }
-  return 1;
+  return 0;
 }
 
 static int push_script_args(lua_State *L) {
@@ -151,29 +182,50 @@ static int push_script_args(lua_State *L) {
   return n;
 }
 
+/* Returns 0, or the exit status after a failure (2 for a script that cannot be read). */
 static int handle_script(lua_State *L, char **argv, int script) {
   const char *fname = argv[script];
   if (strcmp(fname, "-") == 0 && (script < 1 || strcmp(argv[script - 1], "--") != 0)) fname = NULL;
   int status = luaL_loadfile(L, fname);
+  if (status == LUA_ERRFILE) {
+    fbh_report(L, status);
+    return FBH_EXIT_USAGE;
+  }
   if (status == LUA_OK) {
     int n = push_script_args(L);
     status = fbh_docall(L, n, LUA_MULTRET);
   }
-  return fbh_report(L, status);
+  if (fbh_report(L, status) == LUA_OK) return 0;
+  return status == LUA_ERRSYNTAX ? FBH_EXIT_ERROR : fbh_failure_status();
 }
 
+/* Returns 0, or the exit status after a failure: LUA_INIT=@file naming a file that
+ * cannot be read is a mistake in the environment (2); its code failing is 1. */
 static int handle_luainit(lua_State *L) {
-  const char *name = "=LUA_INIT_5_4";
-  const char *init = getenv("LUA_INIT_5_4");
+  const char *name = "LUA_INIT_5_4";
+  const char *init = getenv(name);
   if (init == NULL) {
-    name = "=LUA_INIT";
-    init = getenv("LUA_INIT");
+    name = "LUA_INIT";
+    init = getenv(name);
   }
-  if (init == NULL) return LUA_OK;
-  if (init[0] == '@') return dofile(L, init + 1);
-  return dostring(L, init, name);
+  if (init == NULL) return 0;
+  if (init[0] == '@' && access(init + 1, R_OK) != 0) {
+    fbh_usage_error("%s=%s: cannot read %s (%s)", name, init, init + 1, strerror(errno));
+    return FBH_EXIT_USAGE;
+  }
+  char chunkname[32];
+  snprintf(chunkname, sizeof chunkname, "=%s", name);
+  int status = init[0] == '@' ? dofile(L, init + 1) : dostring(L, init, chunkname);
+  return status == LUA_OK ? 0 : fbh_failure_status();
 }
 
+/* The REPL starts after -i, or with nothing to run and a terminal on stdin. */
+static int wants_repl(const host_args *a) {
+  if (a->flags & HAS_I) return 1;
+  return a->script == 0 && !(a->flags & (HAS_E | HAS_V)) && isatty(STDIN_FILENO);
+}
+
+/* Sets a->status: the first failure's, else what the script came to. */
 static int protected_main(lua_State *L) {
   host_args *a = lua_touserdata(L, 1);
   luaL_checkversion(L);
@@ -187,55 +239,61 @@ static int protected_main(lua_State *L) {
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
   fbh_signals_install(L);
-  if (!(a->flags & HAS_BIG_E) && handle_luainit(L) != LUA_OK) return 0;
-  if (!run_args(L, a)) return 0;
-  if (a->script > 0 && handle_script(L, a->argv, a->script) != LUA_OK) return 0;
-  if (a->flags & HAS_I) {
-    fbh_repl_run(L, &a->opts);
-  } else if (a->script == 0 && !(a->flags & (HAS_E | HAS_V))) {
-    if (isatty(STDIN_FILENO)) {
-      fbh_repl_run(L, &a->opts);
-    } else if (dofile(L, NULL) != LUA_OK) {
-      return 0;
-    }
+  if (!(a->flags & HAS_BIG_E) && (a->status = handle_luainit(L)) != 0) return 0;
+  if ((a->status = run_args(L, a)) != 0) return 0;
+  if (a->flags & HAS_M) {  /* a tool is the whole run, and its status is the program's */
+    int st = fbh_tool_run(L, a->argc, a->argv, a->script);
+    a->status = st >= 0 ? st : fbh_failure_status();
+    return 0;
   }
-  lua_pushboolean(L, 1);
-  return 1;
+  if (a->script > 0 && (a->status = handle_script(L, a->argv, a->script)) != 0) return 0;
+  if (wants_repl(a)) {
+    fbh_repl_run(L, &a->opts);   /* an interactive session ends with 0 */
+    return 0;
+  }
+  if (a->script == 0 && !(a->flags & (HAS_E | HAS_V)) && dofile(L, NULL) != LUA_OK) {
+    a->status = fbh_failure_status();
+    return 0;
+  }
+  a->status = fbh_outcome_status(L);
+  return 0;
 }
 
 int main(int argc, char **argv) {
-  static host_args a;  /* static: the atexit handler in fbh_options.c uses a.opts */
+  static host_args a;  /* static: the atexit handler in fbh_connect.c uses a.opts */
   a.argc = argc;
   a.argv = argv;
   if (argv[0] && argv[0][0]) fbh_progname = argv[0];
   fbh_options_init(&a.opts);
   a.host_arg = calloc((size_t)argc + 1, 1);
-  if (!a.host_arg) return EXIT_FAILURE;
+  if (!a.host_arg) return FBH_EXIT_ERROR;
   a.flags |= collect_args(&a);
-  if (a.flags & HAS_ERROR) {
-    fprintf(stderr, "usage: %s [options] [script [args]] (try --help)\n", fbh_progname);
-    return EXIT_FAILURE;
-  }
+  if (a.flags & HAS_ERROR) return FBH_EXIT_USAGE;
   if (a.flags & HAS_V) print_version();
-  if (fbh_options_resolve(&a.opts) != 0) return EXIT_FAILURE;
+  if (fbh_options_resolve(&a.opts) != 0) return FBH_EXIT_USAGE;
+  if (wants_repl(&a)) {
+    if (fbh_repl_check_env() != 0) return FBH_EXIT_USAGE;
+    fbh_repl_track_output();
+  }
   if (a.opts.verbose) {
     if (a.opts.api_key) fprintf(stderr, "%s: API key from %s\n", fbh_progname, a.opts.key_source);
     if (a.opts.base_url) fprintf(stderr, "%s: base URL %s\n", fbh_progname, a.opts.base_url);
   }
-  if (a.opts.sandbox && fbh_sandbox_start(&a.opts) != 0) return EXIT_FAILURE;
+  /* --sandbox-opt starts the sandbox at once too: its options are checked before any Lua runs */
+  if ((a.opts.sandbox || a.opts.sandbox_argc > 0) && fbh_sandbox_start(&a.opts) != 0) return FBH_EXIT_USAGE;
 
   lua_State *L = luaL_newstate();
   if (L == NULL) {
     fbh_message("cannot create state: not enough memory");
-    return EXIT_FAILURE;
+    return FBH_EXIT_ERROR;
   }
   lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, protected_main);
   lua_pushlightuserdata(L, &a);
-  int status = lua_pcall(L, 1, 1, 0);
-  int ok = lua_toboolean(L, -1);
+  int status = lua_pcall(L, 1, 0, 0);
+  if (status != LUA_OK) a.status = FBH_EXIT_ERROR;  /* out of memory before any script ran */
   fbh_report(L, status);
   lua_close(L);
   free(a.host_arg);
-  return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+  return a.status;
 }

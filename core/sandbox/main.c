@@ -2,7 +2,16 @@
  * (first line, so tests can start it with --port 0), run until SIGINT/SIGTERM. */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include "sandbox.h"
+
+/* Every connection is a file: take the hard limit, so thousands of clients fit. */
+static void raise_file_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+}
 
 int main(int argc, char **argv) {
   sbx_options o;
@@ -25,6 +34,7 @@ int main(int argc, char **argv) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  raise_file_limit();
   sbx_server *s = sbx_start(&o, err, sizeof err);
   if (!s) {
     fprintf(stderr, "fusebill-sandbox: %s\n", err);

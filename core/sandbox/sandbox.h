@@ -37,6 +37,10 @@ typedef struct sbx_options {
   size_t max_body;           /* request body cap in bytes, default 1 MiB (413 above) */
   long max_query_length;     /* longest query string in bytes, as IIS's maxQueryString (default
                                 2048; longer gets IIS's 404); 0 = no limit */
+  const char *reset_format;  /* how X-Rate-Limit-Reset-* is written: iso, iso_ms (default), epoch,
+                                epoch_ms, delta, rfc1123 */
+  double clock_skew;         /* seconds the server's clock is ahead (negative: behind) */
+  unsigned idle_timeout;     /* seconds a connection may sit idle or half-sent; default 15 */
   int quiet;                 /* 1: no diagnostics on stderr */
 } sbx_options;
 

@@ -1,10 +1,15 @@
 /* Command-line options of the sandbox, shared by build/fusebill-sandbox and the
  * host's in-process `fusebill --sandbox`. Values are checked here only for shape;
  * the Lua side parses limit and fault specs and reports their errors at start. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sandbox.h"
+
+/* Generated records per kind: about 2 KB of memory per customer, so a typo of a few
+ * zeros must not take the machine's memory (the control API has the same cap). */
+#define MAX_RECORDS 100000
 
 void sbx_options_init(sbx_options *o) {
   memset(o, 0, sizeof *o);
@@ -16,6 +21,7 @@ void sbx_options_init(sbx_options *o) {
   o->hang_ms = 30000;
   o->max_body = 1024 * 1024;
   o->max_query_length = 2048;
+  o->idle_timeout = 15;
 }
 
 const char *sbx_usage(void) {
@@ -40,6 +46,11 @@ const char *sbx_usage(void) {
     "  --status-via-put      allow PUT /v1/customers to move customers into/out of Hold and Cancelled\n"
     "  --max-body BYTES      request body cap (default 1048576; larger gets 413)\n"
     "  --max-query-length BYTES  longest query string, as IIS's default (2048; longer gets IIS's 404); 0 = no limit\n"
+    "  --reset-format F      X-Rate-Limit-Reset-* as iso, iso_ms (default), epoch, epoch_ms,\n"
+    "                        delta (seconds from now) or rfc1123\n"
+    "  --clock-skew SECONDS  run the server's clock ahead (or behind, negative) of this machine's:\n"
+    "                        windows, resets and the Date header follow it\n"
+    "  --idle-timeout S      close a connection idle or half-sent for S seconds (default 15)\n"
     "  --quiet               no diagnostics on stderr\n";
 }
 
@@ -47,6 +58,14 @@ static int parse_long(const char *s, long *out) {
   char *end;
   long v = strtol(s, &end, 10);
   if (!*s || *end) return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_seconds(const char *s, double *out) {
+  char *end;
+  double v = strtod(s, &end);
+  if (!*s || *end || !isfinite(v) || fabs(v) > 86400) return -1;
   *out = v;
   return 0;
 }
@@ -85,6 +104,13 @@ int sbx_parse_args(sbx_options *o, int argc, char **argv, char *err, size_t errl
     }                                                                     \
     field = n_;                                                           \
   } while (0)
+#define RECORDS(field)                                                    \
+  do {                                                                    \
+    if ((field) > MAX_RECORDS) {                                          \
+      snprintf(err, errlen, "option %s: at most %d, got %s", a, MAX_RECORDS, v); \
+      return -1;                                                          \
+    }                                                                     \
+  } while (0)
     if (FLAG("--help") || FLAG("-h")) return 1;
     else if (FLAG("--port")) { long p; NUM(p); if (p > 65535) { snprintf(err, errlen, "bad port %ld", p); return -1; } o->port = (unsigned)p; }
     else if (FLAG("--host")) { NEED(); o->host = v; }
@@ -92,9 +118,9 @@ int sbx_parse_args(sbx_options *o, int argc, char **argv, char *err, size_t errl
     else if (FLAG("--data")) { NEED(); o->data_file = v; }
     else if (FLAG("--save")) { NEED(); o->save_file = v; }
     else if (FLAG("--seed")) NUM(o->seed);
-    else if (FLAG("--customers")) NUM(o->customers);
-    else if (FLAG("--codes")) NUM(o->codes);
-    else if (FLAG("--items")) NUM(o->items);
+    else if (FLAG("--customers")) { NUM(o->customers); RECORDS(o->customers); }
+    else if (FLAG("--codes")) { NUM(o->codes); RECORDS(o->codes); }
+    else if (FLAG("--items")) { NUM(o->items); RECORDS(o->items); }
     else if (FLAG("--rate-limit")) { NEED(); o->rate_limit = v; }
     else if (FLAG("--daily-limit")) { NEED(); o->daily_limit = v; }
     else if (FLAG("--latency")) { NEED(); o->latency = v; }
@@ -109,13 +135,28 @@ int sbx_parse_args(sbx_options *o, int argc, char **argv, char *err, size_t errl
     else if (FLAG("--max-body")) { long n; NUM(n); o->max_body = (size_t)n; }
     else if (FLAG("--max-query-length")) NUM(o->max_query_length);
     else if (FLAG("--quiet")) o->quiet = 1;
+    else if (FLAG("--reset-format")) { NEED(); o->reset_format = v; }
+    else if (FLAG("--clock-skew")) {
+      NEED();
+      if (parse_seconds(v, &o->clock_skew) != 0) {
+        snprintf(err, errlen, "option %s: not a number of seconds between -86400 and 86400: %s", a, v);
+        return -1;
+      }
+    }
+    else if (FLAG("--idle-timeout")) {
+      long n;
+      NUM(n);
+      if (n < 1 || n > 3600) { snprintf(err, errlen, "option %s: want 1 to 3600 seconds, got %s", a, v); return -1; }
+      o->idle_timeout = (unsigned)n;
+    }
     else {
-      snprintf(err, errlen, "unknown option %s (see --help)", argv[i]);
+      snprintf(err, errlen, "unknown option %s (fusebill-sandbox --help lists the options)", argv[i]);
       return -1;
     }
 #undef FLAG
 #undef NEED
 #undef NUM
+#undef RECORDS
   }
   if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
     snprintf(err, errlen, "--tls-cert and --tls-key go together");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,7 +40,7 @@ typedef struct req {
   char *query;   /* the query string as sent (after '?'), or NULL */
   int started;   /* on_request has seen it */
   int too_big;
-  int parked;
+  int handled;   /* run_handler ran: a later call only answers (see on_request) */
   enum action action;
   unsigned status;
   struct MHD_Response *resp;
@@ -243,6 +244,9 @@ static int lua_setup(sbx_server *s, const sbx_options *o, char *err, size_t errl
   set_str(L, "log_file", o->log_file);
   set_str(L, "public_url", o->public_url);
   set_str(L, "scheme", o->tls_cert ? "https" : "http");
+  set_str(L, "reset_format", o->reset_format);
+  lua_pushnumber(L, o->clock_skew);
+  lua_setfield(L, -2, "clock_skew");
   lua_pushboolean(L, o->status_via_put);
   lua_setfield(L, -2, "status_via_put");
   lua_pushboolean(L, o->quiet);
@@ -451,10 +455,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     r->started = 1;
     return MHD_YES;
   }
-  if (r->parked) {  /* resumed by the timer */
-    r->parked = 0;
-    return finish(c, r);
-  }
+  /* Resumed by the timer, or called again because the answer could not be queued:
+   * MHD_queue_response during MHD_stop_daemon returns MHD_YES without queueing, and
+   * running the request a second time would park it again, which MHD_stop_daemon
+   * answers by aborting the process (a Ctrl-C'd fusebill with a slow sandbox). */
+  if (r->handled) return finish(c, r);
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
@@ -479,11 +484,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return MHD_YES;
   }
   double delay = run_handler(s, c, url, method, r);
+  r->handled = 1;
   if (delay > 0) {
-    r->parked = 1;
     MHD_suspend_connection(c);
     if (sbx_timer_add(s->timer, delay, c) != 0) {
-      r->parked = 0;
       MHD_resume_connection(c);
       return finish(c, r);
     }
@@ -565,6 +569,17 @@ static void free_sandbox(sbx_server *s) {
   free(s);
 }
 
+/* As many connections as this process may open files, less a reserve for the rest of
+ * it (the host's own files and transfers, when the sandbox runs in-process): the
+ * default (FD_SETSIZE) let a thousand idle clients keep every later one waiting. Idle
+ * and half-sent connections are closed after --idle-timeout, so none is held forever. */
+static unsigned connection_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1000;
+  if (rl.rlim_cur < 256) return 64;
+  return rl.rlim_cur > 1000000 ? 1000000 - 128 : (unsigned)rl.rlim_cur - 128;
+}
+
 sbx_server *sbx_start(const sbx_options *o, char *err, size_t errlen) {
   sbx_server *s = calloc(1, sizeof *s);
   if (!s) {
@@ -627,13 +642,15 @@ sbx_server *sbx_start(const sbx_options *o, char *err, size_t errlen) {
                                MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                               MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout ? o->idle_timeout : 15u,
+                               MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
                                MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : tls_opts + 2,
                                MHD_OPTION_END);
   freeaddrinfo(ai);
   if (!s->daemon) {
     snprintf(err, errlen, "cannot listen on %s:%u", o->host, o->port);
-    sbx_timer_stop(s->timer);
+    sbx_timer_free(s->timer);
+    s->timer = NULL;
     free_sandbox(s);
     return NULL;
   }
@@ -652,8 +669,10 @@ const char *sbx_key(const sbx_server *s) {
 
 void sbx_stop(sbx_server *s) {
   if (!s) return;
-  sbx_timer_stop(s->timer);  /* resumes parked connections first */
+  sbx_timer_stop(s->timer);  /* resumes parked connections first, and parks no more */
   MHD_stop_daemon(s->daemon);
+  sbx_timer_free(s->timer);
+  s->timer = NULL;
   if (s->save_file) {
     lua_State *L = s->L;
     lua_settop(L, 0);

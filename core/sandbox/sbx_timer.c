@@ -109,6 +109,10 @@ sbx_timer *sbx_timer_start(void) {
 
 int sbx_timer_add(sbx_timer *t, double delay_ms, struct MHD_Connection *c) {
   pthread_mutex_lock(&t->mu);
+  if (t->stopping) {
+    pthread_mutex_unlock(&t->mu);
+    return -1;
+  }
   if (t->len == t->cap) {
     size_t ncap = t->cap ? t->cap * 2 : 64;
     entry *n = realloc(t->heap, ncap * sizeof *n);
@@ -130,10 +134,16 @@ int sbx_timer_add(sbx_timer *t, double delay_ms, struct MHD_Connection *c) {
 void sbx_timer_stop(sbx_timer *t) {
   if (!t) return;
   pthread_mutex_lock(&t->mu);
+  int joined = t->stopping;
   t->stopping = 1;
   pthread_cond_signal(&t->cv);
   pthread_mutex_unlock(&t->mu);
-  pthread_join(t->thread, NULL);
+  if (!joined) pthread_join(t->thread, NULL);
+}
+
+void sbx_timer_free(sbx_timer *t) {
+  if (!t) return;
+  sbx_timer_stop(t);
   pthread_cond_destroy(&t->cv);
   pthread_mutex_destroy(&t->mu);
   free(t->heap);

@@ -9,10 +9,15 @@
 typedef struct sbx_timer sbx_timer;
 
 sbx_timer *sbx_timer_start(void);
-/* Resume `c` after `delay_ms` milliseconds. Call right after MHD_suspend_connection. */
+/* Resume `c` after `delay_ms` milliseconds. Call right after MHD_suspend_connection.
+ * Returns -1 (the caller resumes `c` itself) when out of memory or once stopped. */
 int sbx_timer_add(sbx_timer *t, double delay_ms, struct MHD_Connection *c);
-/* Resumes every connection still waiting (the daemon must still run), joins, frees. */
+/* Resumes every connection still waiting (the daemon must still run) and joins the
+ * thread; later adds are refused. The timer stays allocated until sbx_timer_free, so
+ * a request the daemon's thread handles meanwhile can still ask (and be refused). */
 void sbx_timer_stop(sbx_timer *t);
+/* After the daemon has stopped. */
+void sbx_timer_free(sbx_timer *t);
 /* Monotonic clock in milliseconds. */
 double sbx_now_ms(void);
 

@@ -4,6 +4,7 @@
 --   fusebill.client() -> fb           the host-configured client (cached); raises without a host
 --   fusebill.is_error(v), fusebill.null, fusebill.retry(policy, fn, ...), fusebill.VERSION
 --   fusebill.each(items, opts, fn)    bulk runner (lua/fusebill/bulk.lua), loaded on first use
+--   fusebill.csv                      CSV reader and writer (lua/fusebill/csv.lua)
 -- An fb has .customers, .sales_tracking_codes, .purchase_product_items,
 -- .subscription_product_items (resources.lua), .options (effective options, never the key),
 -- .dry_run, :last_meta() and :close().
@@ -100,5 +101,6 @@ function M.each(...)
 end
 
 M.schema = require "fusebill.schema"
+M.csv = require "fusebill.csv"
 
 return M

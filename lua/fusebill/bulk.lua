@@ -6,6 +6,8 @@
 --   fusebill.bulk.scheduler  the worker coroutines, the items iterator, the engine-driven loop
 --   fusebill.bulk.item       one item: its key, the journal lookup, fn(item) under xpcall
 --   fusebill.bulk.outcome    what came of an item: summary counts, journal, report, printing
+--   fusebill.bulk.journaling a journaled run's writes: recorded with their before-state, and
+--                            not made again on a rerun
 -- They share one plain table, the run: the resolved settings, the open journal, report and
 -- progress line, the summary being built, and the scheduler's state. A table rather than
 -- upvalues, so that each step can live in its own module.
@@ -19,6 +21,8 @@ local report_mod = require "fusebill.report"
 local options = require "fusebill.bulk.options"
 local scheduler = require "fusebill.bulk.scheduler"
 local outcome = require "fusebill.bulk.outcome"
+local exit_status = require "fusebill.exit_status"
+local journaling = require "fusebill.bulk.journaling"
 
 -- Return this from fn to mark an item as deliberately skipped (journaled as "skipped").
 bulk.SKIP = "skip"
@@ -51,9 +55,10 @@ local function open_outputs(run)
     })
     if not jn then error("fusebill.each: cannot open journal " .. path .. ": " .. tostring(err), 3) end
     run.journal = jn
+    run.context = journaling.context()
   end
   if opts.report then
-    local rep, err = report_mod.open(opts.report)
+    local rep, err = report_mod.open(opts.report, { columns = opts.report_columns })
     if not rep then
       if run.journal then run.journal:close() end
       error("fusebill.each: " .. tostring(err), 3)
@@ -86,7 +91,23 @@ local function finish_summary(run)
   -- a limit the items ran out before reaching did not stop anything
   if s.stopped == "limit" and run.exhausted then s.stopped = nil end
   s.ok = s.failed == 0 and (s.stopped == nil or s.stopped == "limit")
+  if run.report then s.report = run.report.path end
   return s
+end
+
+-- The end line and the close; returns the journal's failure, if it had one.
+local function close_journal(run, s)
+  local jn = run.journal
+  if not jn then return nil end
+  if not jn.broken then
+    jn:event("end", { succeeded = s.succeeded, failed = s.failed, skipped = s.skipped, stopped = s.stopped })
+  end
+  local _, err = jn:close()
+  if err then
+    s.stopped, s.ok = s.stopped or "journal", false
+    s.journal_error = err
+  end
+  return err
 end
 
 local function print_summary(s)
@@ -117,6 +138,7 @@ function bulk.each(items, opts, fn)
   run.summary = {
     succeeded = 0, unchanged = 0, failed = 0, skipped = 0, skipped_journal = 0, skipped_failed = 0, processed = 0,
     errors = {}, dry_run = run.dry_run, journal = run.journal_path, report = opts.report, limit = opts.limit,
+    plan = run.plan,
   }
   -- the scheduler's state (see scheduler.lua): items pulled, items started, whether no more
   -- start or the items ran out, the iterator lock, workers to resume, each running worker's
@@ -126,9 +148,17 @@ function bulk.each(items, opts, fn)
   run.wake, run.in_flight = {}, {}
   run.would = { items = 0, changes = 0, fields = {} }   -- a dry run's diffs (see outcome.lua)
 
-  if run.journal then run.journal:event("start", { dry_run = run.dry_run or nil, concurrency = run.concurrency }) end
+  if run.journal then
+    local ok, err = run.journal:event("start", { dry_run = run.dry_run or nil, concurrency = run.concurrency })
+    if not ok then
+      run.journal:close()
+      if run.report then run.report:close() end
+      error("fusebill.each: " .. err, 2)
+    end
+  end
   local unobserve = outcome.watch_diffs(run)
   local unwatch_costs = outcome.watch_costs(run)
+  local unwatch = run.journal and not run.dry_run and journaling.watch(run) or function() end
 
   -- Two pcalls, because of Ctrl-C: the engine's wait raises "interrupted", and the host's
   -- SIGINT hook raises "interrupted!" at the next Lua event of the main thread, which can be
@@ -148,13 +178,12 @@ function bulk.each(items, opts, fn)
 
   unobserve()
   unwatch_costs()
+  unwatch()
   run.progress:finish()
   if run.report then run.report:close() end
   local s = finish_summary(run)
-  if run.journal then
-    run.journal:event("end", { succeeded = s.succeeded, failed = s.failed, skipped = s.skipped, stopped = s.stopped })
-    run.journal:close()
-  end
+  exit_status.note_run(s)   -- the fusebill program's exit status: 3 if an item's latest outcome failed
+  local journal_err = close_journal(run, s)
   if not ok_loop then
     -- Ctrl-C: core.wait raises "interrupted". The journal is closed with every finished item
     -- in it (the items in flight are redone by a rerun); say how far the run got, then let the
@@ -166,7 +195,11 @@ function bulk.each(items, opts, fn)
     error(loop_err, 0)
   end
   if run.fatal then error("fusebill.each: internal error: " .. run.fatal, 0) end
-  if not run.quiet then print_summary(s) end
+  if not run.quiet or journal_err then print_summary(s) end
+  if journal_err then
+    error("fusebill.each: " .. journal_err .. "; the run stopped at once (the items in flight have no " ..
+      "record and are redone by a rerun once the journal can be written)", 0)
+  end
   -- Ctrl-C inside an item: the run stopped cleanly; now let the interruption stop the script
   if s.stopped == "interrupted" then error("interrupted", 0) end
   return s

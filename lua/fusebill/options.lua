@@ -25,6 +25,9 @@ local function nonneg_number(v) return type(v) == "number" and v >= 0 and v < hu
 local function positive_whole(v) return whole(v) and v >= 1 end
 local function nonneg_whole(v) return whole(v) and v >= 0 end
 local function nonempty_string(v) return type(v) == "string" and v ~= "" end
+-- Bounded above too: the engine turns seconds into a long of milliseconds, max_attempts
+-- into an int and budget into a long; past these a conversion would overflow.
+local function upto(rule, max) return function(v) return rule(v) and v <= max end end
 
 -- An id: a positive whole number, or a string of digits (read from a CSV).
 function M.is_id(v)
@@ -32,8 +35,12 @@ function M.is_id(v)
   return positive_whole(v)
 end
 
+-- This machine, exactly (the engine's fb_client.c applies the same rule to the URL it is
+-- given): localhost, an IPv4 literal in 127.0.0.0/8, or [::1]. 127.evil.example is not.
 local function is_loopback(host)
-  return host == "localhost" or host:find("^127%.") ~= nil or host == "[::1]"
+  if host == "localhost" or host == "[::1]" then return true end
+  local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  return a == "127" and tonumber(b) <= 255 and tonumber(c) <= 255 and tonumber(d) <= 255
 end
 
 local function api_key_ok(v)
@@ -71,8 +78,10 @@ local CLIENT = {
               flag = "--api-key", parse = "string", secret = true },
   base_url = { rule = base_url_ok, expect = "a URL that starts with https:// (http:// only for a loopback "
                .. "address such as 127.0.0.1)", flag = "--base-url", parse = "string" },
-  timeout = { rule = positive_number, expect = "a number of seconds > 0", flag = "--timeout" },
-  connect_timeout = { rule = positive_number, expect = "a number of seconds > 0", flag = "--connect-timeout" },
+  timeout = { rule = upto(positive_number, 86400), expect = "a number of seconds > 0, at most 86400",
+              flag = "--timeout" },
+  connect_timeout = { rule = upto(positive_number, 86400), expect = "a number of seconds > 0, at most 86400",
+                      flag = "--connect-timeout" },
   cacert = { rule = nonempty_string, expect = "a file name", flag = "--cacert", parse = "string" },
   user_agent = { rule = "string" },
   retry = { group = "retry" },
@@ -85,14 +94,16 @@ local CLIENT = {
   progress = { rule = "boolean" },
 }
 
-local HOST = { sandbox = { rule = "boolean", flag = "--sandbox" } }
+local HOST = { sandbox = { rule = "boolean", flag = "--sandbox" },
+               skip_failed = { rule = "boolean", flag = "--skip-failed" },
+               plan = { rule = nonempty_string, expect = "a file name", flag = "--plan", parse = "string" } }
 for k, v in pairs(CLIENT) do HOST[k] = v end
 
 local RETRY = {
-  max_attempts = { rule = positive_whole, expect = "a whole number >= 1", flag = "--retries" },
-  base_delay = { rule = nonneg_number, expect = "a number of seconds >= 0" },
-  max_delay = { rule = nonneg_number, expect = "a number of seconds >= 0" },
-  budget = { rule = nonneg_whole, expect = "a whole number >= 0" },
+  max_attempts = { rule = upto(positive_whole, 1000), expect = "a whole number from 1 to 1000", flag = "--retries" },
+  base_delay = { rule = upto(nonneg_number, 3600), expect = "a number of seconds from 0 to 3600" },
+  max_delay = { rule = upto(nonneg_number, 3600), expect = "a number of seconds from 0 to 3600" },
+  budget = { rule = upto(nonneg_whole, 1e9), expect = "a whole number from 0 to 1000000000" },
 }
 
 local EACH = {
@@ -100,7 +111,14 @@ local EACH = {
   journal = { rule = function(v) return v == false or nonempty_string(v) end,
               expect = "a file name, or false for none" },
   key = { rule = "function" },
-  retry_failed = { rule = "boolean" },
+  retry_failed = { rule = "boolean" },   -- the earlier spelling: false is skip_failed = true
+  skip_failed = { rule = "boolean" },
+  input = { rule = "function" },
+  report_columns = { rule = function(v)
+    if type(v) ~= "table" then return false end
+    for _, c in ipairs(v) do if type(c) ~= "string" then return false end end
+    return true
+  end, expect = "a list of column names" },
   stop_on_error = { rule = "boolean" },
   limit = { rule = nonneg_whole, expect = "a whole number >= 0" },
   report = { rule = nonempty_string, expect = "a file name ending in .csv or .jsonl" },

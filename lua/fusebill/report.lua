@@ -1,21 +1,30 @@
 -- Per-item report of a bulk run, and the end-of-run summary text.
 --
---   local r = assert(report.open("out.csv"))   -- or "out.jsonl"
---   r:row{ key = 7, outcome = "failed", attempts = 3, error = "...", elapsed = 0.41,
---          lists = 0, reads = 1, writes = 0 }
+--   local r = assert(report.open("out.csv"))   -- or "out.jsonl"; opts.columns: the input's columns
+--   r:row({ key = 7, outcome = "failed", attempts = 3, error = "...", elapsed = 0.41,
+--           lists = 0, reads = 1, writes = 0 }, item)
 --     lists, reads, writes: the requests the item cost (its fn's, and the list requests the
 --     items iterator sent to produce it), which add up to the run's in the summary
 --   r:close()
 --   report.summary_text(summary) -> multi-line string for stderr
 --
--- Rows are written as items finish (in completion order), so a report of a run that was
--- killed still holds every item that finished before.
+-- A row is the run's number, our columns (key, outcome, attempts, error, elapsed, lists, reads, writes), then the
+-- item's own columns (a CSV row's fields, a record's scalar fields: the first item's, sorted,
+-- or opts.columns; an item that is not a table is one column, "item"), so a report of failures
+-- can be fixed and fed back as input. Rows are written as items finish (in completion order),
+-- so a report of a run that was killed still holds every item that finished before.
+--
+-- Reports are appended to, never overwritten: a rerun adds its rows with the next run number.
+-- A CSV whose header differs (another job's report) is left alone: the rows go to NAME-2.csv
+-- (or -3, ...), and the summary names the file.
 local report = {}
 report.__index = report
 
 local json = require "fusebill.json"
 
-report.columns = { "key", "outcome", "attempts", "error", "elapsed", "lists", "reads", "writes" }
+report.columns = { "run", "key", "outcome", "attempts", "error", "elapsed", "lists", "reads", "writes" }
+local OURS = {}
+for _, c in ipairs(report.columns) do OURS[c] = true end
 
 local function csv_field(v)
   if v == nil then return "" end
@@ -26,39 +35,124 @@ local function csv_field(v)
 end
 report.csv_field = csv_field
 
+local function is_scalar(v)
+  local t = type(v)
+  return t == "string" or t == "number" or t == "boolean"
+end
+
+-- the input columns of an item: its scalar fields, sorted (ours win a clash: a report fed
+-- back as input brings its own run, key, outcome... columns)
+local function item_columns(item)
+  if type(item) ~= "table" then return { "item" } end
+  local cols = {}
+  for k, v in pairs(item) do
+    if type(k) == "string" and is_scalar(v) and not OURS[k] then cols[#cols + 1] = k end
+  end
+  table.sort(cols)
+  return cols
+end
+
+-- the last line of a file (reports end with "\n"), read from its end
+local function last_line(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local size = f:seek("end")
+  local from = math.max(0, size - 65536)
+  f:seek("set", from)
+  local tail = f:read("a") or ""
+  f:close()
+  return tail:match("([^\n]+)\n?$")
+end
+
+local function first_line(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local line = f:read("l")
+  f:close()
+  return line
+end
+
 -- path ends in .csv or .jsonl (.ndjson and .json lines are accepted as JSON lines).
-function report.open(path)
+-- opts.columns: the input columns (default: the first item's).
+function report.open(path, opts)
   if type(path) ~= "string" or path == "" then error("report.open: file name expected", 2) end
   local format
-  if path:lower():match("%.csv$") then
+  local lower = path:lower()
+  if lower:match("%.csv$") then
     format = "csv"
-  elseif path:lower():match("%.jsonl$") or path:lower():match("%.ndjson$") or path:lower():match("%.json$") then
+  elseif lower:match("%.jsonl$") or lower:match("%.ndjson$") or lower:match("%.json$") then
     format = "jsonl"
   else
     return nil, "report file must end in .csv or .jsonl: " .. path
   end
-  local f, err = io.open(path, "wb")
+  -- the file is opened at the first row, once the input columns are known; check now that
+  -- it can be written, so a bad name fails before the run starts
+  local f, err = io.open(path, "ab")
   if not f then return nil, err end
-  f:setvbuf("full", 1 << 16)
-  local self = setmetatable({ path = path, format = format, file = f, rows = 0 }, report)
-  if format == "csv" then f:write(table.concat(report.columns, ","), "\n") end
-  return self
+  f:close()
+  return setmetatable({ path = path, format = format, rows = 0, input_columns = opts and opts.columns }, report)
 end
 
-function report:row(r)
+-- Picks the file (the asked one, or NAME-2.csv... when its header is another's), the run
+-- number, and writes the header of a new CSV.
+function report:_start(item)
+  local cols = self.input_columns or item_columns(item)
+  self.input_columns = cols
+  local header = table.concat(report.columns, ",")
+  for _, c in ipairs(cols) do header = header .. "," .. csv_field(c) end
+  local base, ext = self.path:match("^(.-)(%.[^.]*)$")
+  local path, n = self.path, 1
+  while true do
+    local first = first_line(path)
+    if first == nil or first == "" or self.format ~= "csv" or first == header then break end
+    n = n + 1
+    path = base .. "-" .. n .. ext
+  end
+  local run = 1
+  local last = last_line(path)
+  if last then
+    local prev
+    if self.format == "csv" then
+      prev = tonumber(last:match("^(%d+),"))
+    else
+      local ok, rec = pcall(json.decode, last)
+      prev = ok and type(rec) == "table" and tonumber(rec.run) or nil
+    end
+    run = (prev or 0) + 1
+  end
+  local f, err = io.open(path, "ab")
+  if not f then error("fusebill.each: cannot write report " .. path .. ": " .. tostring(err), 0) end
+  f:setvbuf("full", 1 << 16)
+  if self.format == "csv" and (first_line(path) or "") == "" then f:write(header, "\n") end
+  self.file, self.path, self.run = f, path, run
+end
+
+function report:row(r, item)
+  if self.closed then return end
+  if not self.file then self:_start(item) end
   local f = self.file
-  if not f then return end
+  local inputs = type(item) == "table" and item or { item = item }
   if self.format == "csv" then
-    local out = {}
-    for i, c in ipairs(report.columns) do
+    local out = { tostring(self.run) }
+    for i = 2, #report.columns do
+      local c = report.columns[i]
       local v = r[c]
       if c ~= "elapsed" and math.type(v) == "float" then v = math.tointeger(v) or v end
       out[i] = csv_field(v)
     end
+    for _, c in ipairs(self.input_columns) do
+      local v = inputs[c]
+      out[#out + 1] = is_scalar(v) and csv_field(v) or ""
+    end
     f:write(table.concat(out, ","), "\n")
   else
-    local rec = {}
-    for _, c in ipairs(report.columns) do
+    local rec = { run = self.run }
+    for _, c in ipairs(self.input_columns) do
+      local v = inputs[c]
+      if is_scalar(v) then rec[c] = v end
+    end
+    for i = 2, #report.columns do
+      local c = report.columns[i]
       local v = r[c]
       if c == "elapsed" and v then v = math.floor(v * 1000 + 0.5) / 1000 end
       rec[c] = v
@@ -72,6 +166,7 @@ end
 
 function report:close()
   if self.file then self.file:close(); self.file = nil end
+  self.closed = true
 end
 
 local function duration(s)
@@ -88,7 +183,7 @@ report.reset_text = reset_text
 -- summary: the table fusebill.each returns (see bulk.lua).
 function report.summary_text(s)
   local lines = {}
-  local label = s.dry_run and "dry run" or "bulk run"
+  local label = s.plan and "plan" or s.dry_run and "dry run" or "bulk run"
   lines[#lines + 1] = string.format("%s: %d item%s in %s, %.1f items/s, %.1f requests/s",
     label, s.processed, s.processed == 1 and "" or "s", duration(s.elapsed), s.rate or 0, s.request_rate or 0)
   lines[#lines + 1] = string.format("  succeeded %d%s  failed %d  skipped %d  retries %d  429s %d",
@@ -103,7 +198,7 @@ function report.summary_text(s)
     lines[#lines + 1] = string.format("  skipped %d item%s already done in journal %s%s",
       s.skipped_journal, s.skipped_journal == 1 and "" or "s", s.journal or "?",
       (s.skipped_failed or 0) > 0 and string.format(
-        " (%d failed before: rerun with retry_failed = true to redo them)", s.skipped_failed) or "")
+        " (%d failed before, left alone by skip_failed)", s.skipped_failed) or "")
   end
   if s.dry_run and s.would_change then
     local w = s.would_change
@@ -130,9 +225,17 @@ function report.summary_text(s)
     lines[#lines + 1] = "  stopped: interrupted. Rerun with the same journal to finish."
   elseif s.stopped == "items_error" then
     lines[#lines + 1] = "  stopped: reading the items failed: " .. tostring(s.items_error)
+  elseif s.stopped == "journal" then
+    lines[#lines + 1] = "  stopped: " .. tostring(s.journal_error)
   elseif s.stopped == "limit" then
     lines[#lines + 1] = string.format("  stopped after %d item%s (limit)", s.limit, s.limit == 1 and "" or "s")
   end
+  if s.plan then
+    lines[#lines + 1] = "  plan written to " .. s.plan .. "; once reviewed: fusebill -m apply " .. s.plan
+  elseif s.journal and not s.dry_run and s.succeeded > 0 then
+    lines[#lines + 1] = "  every write is in the journal; to put them back: fusebill -m undo " .. s.journal
+  end
+  if s.report then lines[#lines + 1] = "  report: " .. s.report end
   return table.concat(lines, "\n")
 end
 

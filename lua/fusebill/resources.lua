@@ -2,9 +2,11 @@
 -- fb.purchase_product_items, fb.subscription_product_items.
 --
 --   r:get(id)                -> object | nil, err
---   r:edit(body[, opts])     -> object | nil, err     faithful PUT (id in the body);
---                                                     opts.skip_unchanged: GET first, no PUT if
---                                                     the record already holds the body
+--   r:edit(body[, current[, opts]]) -> object | nil, err
+--                                                     faithful PUT (id in the body); current: the
+--                                                     record as read, if read; opts.skip_unchanged:
+--                                                     no PUT if the record (current, else a GET)
+--                                                     already holds the body
 --   r:update(id|obj, changes[, opts]) -> object | nil, err
 --                                                     merge changes into obj (an object already
 --                                                     read) or into a GET of id, PUT back, or
@@ -21,6 +23,7 @@
 -- (fb.dry_run) edit and update GET the current state, print a diff to stderr and return the
 -- would-be object; fb:last_meta() then holds that GET's meta with dry_run = true and the
 -- changes list.
+-- Every PUT goes through fusebill.writes, which a journaled run or a plan watches.
 -- Ids are positive whole numbers or strings of digits. Any other string or number is a
 -- run-time validation error (nil, err: a CSV cell is data); an id of another type, or a
 -- body or changes that are not tables, is a programming error and raises.
@@ -34,6 +37,7 @@ local update = require "fusebill.update"
 local cost = require "fusebill.cost"
 local pager = require "fusebill.pager"
 local get_many = require "fusebill.get_many"
+local writes = require "fusebill.writes"
 
 local M = {}
 
@@ -97,9 +101,11 @@ function Resource:_dry(current, body, label, id, read_now)
   return after
 end
 
--- PUTs a body that passed validation (or, in a dry run, predicts it). current: the record
--- as read, if it was; read_now: this call read it (a dry run reads it when not given).
-function Resource:_put(body, label, id, current, read_now)
+-- PUTs a body that passed validation (or, in a dry run, predicts it), through
+-- fusebill.writes. current: the record as read, if it was; intent: what the caller asked
+-- (update's changes, edit's body); read_now: this call read current (a dry run reads it
+-- when not given).
+function Resource:_put(body, label, id, current, intent, read_now)
   if self.fb.dry_run then
     if not current then
       local err
@@ -111,8 +117,7 @@ function Resource:_put(body, label, id, current, read_now)
   end
   local text, jerr = json.body(self.compiled, body)
   if not text then return nil, self:_encode_error(jerr, label) end
-  cost.note("write")
-  return self.client:request("PUT", self.put_path, text)
+  return writes.put(self, id, current, body, text, intent)
 end
 
 -- Whether a PUT of body (validated) over current would leave the record as it is, field by
@@ -134,19 +139,38 @@ end
 
 local NO_OPTS = {}
 
-function Resource:edit(body, o)
+-- A table made by hand ({ id = 7, firstName = "Ada" }) taken for a record as read would have
+-- every field it lacks written back as null (update's base) or recorded as the state before
+-- (edit's current): only a record as the API sent it, which has its uri, will do. Raises at
+-- `level` (as error() counts, from here).
+local function check_read(obj, label, what, hint, level)
+  if type(obj) ~= "table" or rawget(obj, "uri") == nil then
+    error(("%s: %s must be a record as read from the API (get, list, get_many or an earlier update); " ..
+      "this %s has no uri. %s"):format(label, what, type(obj) == "table" and "table" or type(obj), hint), level)
+  end
+end
+
+function Resource:edit(body, current, o)
   if type(body) ~= "table" then
     error(self.label_edit .. ": expected a table of fields, got " .. type(body), 2)
+  end
+  if current ~= nil then
+    check_read(current, self.label_edit, "current (the second argument)",
+      "Options go third: edit(body, nil, { skip_unchanged = true })", 3)
   end
   o = o == nil and NO_OPTS or options.check("edit", o, self.label_edit, 2)
   local probs = self.check(body)
   if probs then return nil, verror(probs, self.label_edit, "PUT", self:_path(self.put_path)) end
   local id = tointeger(tonumber(body.id))
-  if not o.skip_unchanged then return self:_put(body, self.label_edit, id) end
-  local current, err = self:_get(id)
-  if not current then return nil, err end
-  if self:_unchanged(current, body) then return self:_unchanged_result(current, true) end
-  return self:_put(body, self.label_edit, id, current, true)
+  if not o.skip_unchanged then return self:_put(body, self.label_edit, id, current, body) end
+  local read_now = current == nil
+  if read_now then
+    local err
+    current, err = self:_get(id)
+    if not current then return nil, err end
+  end
+  if self:_unchanged(current, body) then return self:_unchanged_result(current, read_now) end
+  return self:_put(body, self.label_edit, id, current, body, read_now)
 end
 
 -- The problems of update's changes that validation of a body cannot see: names that are
@@ -196,12 +220,7 @@ function Resource:_update_target(target, o)
   if core.is_error(target) then return nil, target end     -- get_many's not_found, passed on
   local n, err = self:_id(target.id, label, "PUT", self.put_path, 3)
   if not n then return nil, err end
-  -- A table made by hand ({ id = 7, firstName = "Ada" }) as the base would have every field
-  -- it lacks written back as null: only a record as the API sent it (it has its uri) will do.
-  if rawget(target, "uri") == nil then
-    error(label .. ": the object must be a record as read from the API (get, list, get_many or an " ..
-      "earlier update); this one has no uri. Pass its id instead to read it first", 3)
-  end
+  check_read(target, label, "the object", "Pass its id instead to read it first", 4)
   if o.fresh then return n end
   return n, target
 end
@@ -219,6 +238,8 @@ function Resource:update(target, changes, o)
     table.sort(probs, function(a, b) return a.field < b.field end)
     return nil, verror(probs, label, "PUT", self:_path(self.put_path))
   end
+  local done = writes.done(self, n, changes)   -- a journaled rerun finds this change made
+  if done ~= nil then return done end
   local read_now = base == nil
   if read_now then
     local err
@@ -234,7 +255,7 @@ function Resource:update(target, changes, o)
   if self:_unchanged(base, body) then return self:_unchanged_result(base, read_now) end
   probs = self.check(body)
   if probs then return nil, verror(probs, label, "PUT", self:_path(self.put_path)) end
-  return self:_put(body, label, n, base, read_now)
+  return self:_put(body, label, n, base, changes, read_now)
 end
 
 -- ---- lists -----------------------------------------------------------------------------
@@ -286,13 +307,17 @@ function Resource:list_page(o)
   return page_info(self.client:last_meta(), page, items)
 end
 
+-- The iterators list() and get_many() made, weakly, with their call's label: the REPL
+-- prints one as an iterator and says how to take its items, rather than as a table.
+M.iterators = setmetatable({}, { __mode = "k" })
+
 -- Iterates every item of every page, fetching the next page while this one is worked
 -- (fusebill.pager). A failing page request raises the error object (it has __tostring);
 -- wrap the loop in pcall to handle it.
 function Resource:list(o)
   local path, q, first = self:_list_args(o, 2)
   local client = self.client
-  return pager.new(function(i, it)
+  local iter = pager.new(function(i, it)
     local pq = {}
     for k, v in pairs(q) do pq[k] = v end
     local page = first + i - 1
@@ -308,6 +333,8 @@ function Resource:list(o)
     if max_page == nil or #items == 0 then return items, i end
     return items, max_page - first + 1
   end)
+  M.iterators[iter] = self.label_list
+  return iter
 end
 
 function Resource:get_many(ids, o)
@@ -316,7 +343,8 @@ function Resource:get_many(ids, o)
   end
   o = options.check("get_many", o or {}, self.label_get_many, 2)
   local it = get_many.iterate(self, ids, o)
-  return it                                                 -- not a tail call: levels count
+  M.iterators[it] = self.label_get_many
+  return it
 end
 
 local compiled_cache = {}

@@ -1,58 +1,12 @@
 -- REPL helpers (module "host.repl"): tab completion, result display and the
 -- .help text. The C side (core/host/fbh_repl.c) does the line editing and calls these.
 local pretty = require "host.pretty"
+local members = require "host.members"
 
 local repl = {}
 
 local lua_keywords = { "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
   "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while" }
-
-local function add_keys(t, into, methods_only, probe)
-  for k, x in next, t do
-    if type(k) == "string" and k:match("^[%a_][%w_]*$") and not k:match("^__") then
-      if probe then  -- a key seen through an __index function: does v[k] really answer?
-        local ok, y = pcall(probe, k)
-        x = ok and y or nil
-      end
-      local mt = getmetatable(x)
-      if x ~= nil and (not methods_only or type(x) == "function" or (type(mt) == "table" and mt.__call)) then
-        into[k] = type(x)
-      end
-    end
-  end
-end
-
--- Adds the string keys of v, then of its metatables' __index tables (how method
--- calls find fb.customers:edit), up to a few levels. An __index function cannot be
--- listed, so the tables it closes over are offered instead, each key checked by
--- really indexing v.
-local function collect(v, into, methods_only)
-  local seen = {}
-  local probe = function(k) return v[k] end
-  local cur = v
-  for _ = 1, 8 do
-    if type(cur) == "table" and not seen[cur] then
-      seen[cur] = true
-      add_keys(cur, into, methods_only, cur ~= v and probe or nil)
-    end
-    local mt = (type(cur) == "string") and getmetatable("") or getmetatable(cur)
-    if type(mt) ~= "table" then break end
-    local index = rawget(mt, "__index")
-    if type(index) == "function" then
-      for i = 1, 16 do
-        local name, up = debug.getupvalue(index, i)
-        if not name then break end
-        if type(up) == "table" and not seen[up] then
-          seen[up] = true
-          add_keys(up, into, methods_only, probe)
-        end
-      end
-      break
-    end
-    if type(index) ~= "table" then break end
-    cur = index
-  end
-end
 
 local function resolve(path)
   local v = _G
@@ -73,11 +27,11 @@ function repl.complete(text)
     if not base:match("^[%a_][%w_]*[%w_.:]*$") or base:find("[.:][.:]") then return {} end
     local v = resolve(base)
     if v == nil then return {} end
-    collect(v, names, sep == ":")
+    members.collect(v, names, sep == ":")
   else
     base, sep, partial = "", "", text
     if not partial:match("^[%a_]?[%w_]*$") then return {} end
-    collect(_G, names, false)
+    members.collect(_G, names, false)
     for _, k in ipairs(lua_keywords) do names[k] = names[k] or "keyword" end
   end
   local out = {}

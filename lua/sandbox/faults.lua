@@ -9,6 +9,9 @@
 -- KIND     := 429 | 429-retry-after(SECONDS) | 500 | 502 | 503 | 504 (JSON envelope)
 --           | 500-html | 502-html | 503-html | 504-html | latency(MS[-MS]) | hang
 --           | reset-before | reset-after | empty | truncated | malformed | stale
+--           | echo-key (401 whose message repeats the Authorization header, as some
+--             gateways do) | redirect (301 to another path) | huge(MB) (200 with MB
+--             megabytes of [{},{},...]: what a broken or hostile server may send)
 -- Example: 'PUT:500=0.1,reset-after=0.05;GET /v1/customers:latency(20-50)=0.3'
 -- Probabilities of every matching kind add up along the spec; at most one fault per
 -- request. "before" faults (429*, 5xx*, hang, reset-before, empty) do not apply the
@@ -19,7 +22,8 @@ local M = {}
 
 local BEFORE = { ["429"] = true, ["429-retry-after"] = true, ["500"] = true, ["502"] = true, ["503"] = true,
                  ["504"] = true, ["500-html"] = true, ["502-html"] = true, ["503-html"] = true,
-                 ["504-html"] = true, hang = true, ["reset-before"] = true, empty = true }
+                 ["504-html"] = true, hang = true, ["reset-before"] = true, empty = true,
+                 ["echo-key"] = true, redirect = true, huge = true }
 local AFTER = { ["reset-after"] = true, truncated = true, malformed = true, stale = true, latency = true }
 M.BEFORE = BEFORE
 
@@ -35,6 +39,10 @@ local function parse_kind(tok)
     local s = arg and tonumber(arg) or 1
     if not s then error(("fault 429-retry-after needs SECONDS: '%s'"):format(tok), 0) end
     return { kind = name, retry_after = s }
+  elseif name == "huge" then
+    local mb = arg and tonumber(arg)
+    if not mb or mb <= 0 or mb > 256 then error(("fault huge needs MB from 0 to 256: '%s'"):format(tok), 0) end
+    return { kind = name, mb = mb }
   elseif BEFORE[name] or AFTER[name] then
     if arg then error(("fault %s takes no argument"):format(name), 0) end
     return { kind = name }

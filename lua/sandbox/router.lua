@@ -49,6 +49,19 @@ function M.segments(path)
   return segs
 end
 
+-- True for "/v1" and "/v1/..." in any case: the prefix every API path has.
+function M.under_v1(path)
+  local b2, b3, b4 = path:byte(2, 4)
+  return (b2 == 118 or b2 == 86) and b3 == 49 and (b4 == nil or b4 == 47)
+end
+
+-- "/v1/customers/1" for "/customers/1" when that is a route once prefixed, else nil.
+function M.with_v1(path)
+  local first = path:lower():match("^/([^/]+)")
+  if first and BY_FIRST[first] then return "/v1" .. path end
+  return nil
+end
+
 local function match(r, segs)
   if #r.segs ~= #segs then return false end
   local id

@@ -33,18 +33,30 @@ local function parse_latency(spec)
 end
 M.parse_latency = parse_latency
 
+-- The clock skew as a number of seconds, within a day either way.
+local function parse_skew(v)
+  local n = tonumber(v)
+  if not n or n ~= n or math.abs(n) > 86400 then
+    error(("bad clock skew '%s' (want seconds between -86400 and 86400)"):format(tostring(v)), 0)
+  end
+  return n
+end
+
+-- Every field is checked before any is applied, so a bad one changes nothing.
 function M.set_limits(t)
   local minute = t.rate_limit ~= nil and rate_limit.parse(t.rate_limit, 60)
   local day = t.daily_limit ~= nil and rate_limit.parse(t.daily_limit, 86400)
   local latency = t.latency ~= nil and parse_latency(t.latency)
+  local format = t.reset_format ~= nil and rate_limit.check_format(t.reset_format)
+  local skew = t.clock_skew ~= nil and parse_skew(t.clock_skew)
   if t.rate_limit ~= nil then S.rl.minute = minute end
   if t.daily_limit ~= nil then S.rl.day = day end
   if t.latency ~= nil then S.latency = latency or nil end
-  if t.hang_ms ~= nil then S.cfg.hang_ms = tonumber(t.hang_ms) or S.cfg.hang_ms end
-  if t.status_via_put ~= nil then S.cfg.status_via_put = t.status_via_put == true end
-  if t.max_query_length ~= nil then
-    S.cfg.max_query_length = math.tointeger(tonumber(t.max_query_length)) or S.cfg.max_query_length
-  end
+  if format then S.rl.format = format end
+  if skew then S.skew = skew end
+  if t.hang_ms ~= nil then S.cfg.hang_ms = t.hang_ms end
+  if t.status_via_put ~= nil then S.cfg.status_via_put = t.status_via_put end
+  if t.max_query_length ~= nil then S.cfg.max_query_length = math.tointeger(t.max_query_length) end
   rate_limit.reset(S.rl)
 end
 
@@ -86,7 +98,8 @@ function M.init(cfg)
     M.reseed()
   end
   S.rl = rate_limit.new(rate_limit.parse(cfg.rate_limit or "1000/60s", 60),
-                        rate_limit.parse(cfg.daily_limit or "180000", 86400))
+                        rate_limit.parse(cfg.daily_limit or "180000", 86400), cfg.reset_format)
+  S.skew = parse_skew(cfg.clock_skew or 0)
   S.latency = parse_latency(cfg.latency)
   S.faults = faults.new(cfg.faults, cfg.fault_seed or 1)
   S.log = reqlog.new(cfg.log_file)
@@ -122,20 +135,40 @@ function Ctx.sorted(name)
   return store.sorted(S.st[name])
 end
 
+-- The real API says only "denied"; the sandbox adds, as a second entry of the same
+-- envelope, what the request lacks, so a first curl against it is not a riddle.
+local KEY_HINT = "the key the sandbox was started with (--api-key; MDpzYW5kYm94 unless another was given)"
+local DENIED = "Authorization has been denied for this request."
+
 local function auth_check(auth)
   -- a client sends the same header every time: the last one accepted skips the patterns
   if auth and auth == S.accepted_auth then return nil end
-  if not auth or auth == "" then return 401, "Authorization has been denied for this request." end
+  if not auth or auth == "" then
+    return 401, { DENIED, "Sandbox: the request has no Authorization header; send 'Authorization: Basic <key>' "
+      .. "with " .. KEY_HINT .. "." }
+  end
   local scheme, token = auth:match("^%s*(%S+)%s+(.-)%s*$")
   if not scheme or scheme:lower() ~= "basic" then
-    return 401, "Authorization has been denied for this request."
+    return 401, { DENIED, ("Sandbox: the Authorization header must read 'Basic <key>', not '%s ...'.")
+      :format(scheme or auth) }
   end
   if #token % 4 ~= 0 or not token:match("^[A-Za-z0-9+/]+=?=?$") then
-    return 400, "Authorization key is not in the correct format."
+    return 400, { "Authorization key is not in the correct format.", "Sandbox: a key is base64: letters, "
+      .. "digits, + and /, padded with = to a multiple of 4 characters." }
   end
-  if token ~= S.cfg.api_key then return 401, "Authorization has been denied for this request." end
+  if token ~= S.cfg.api_key then
+    return 401, { DENIED, "Sandbox: the key sent is not this sandbox's; send " .. KEY_HINT .. "." }
+  end
   S.accepted_auth = auth
   return nil
+end
+
+-- A path outside /v1 is answered 404 before the key is looked at (so the first thing
+-- said is what is wrong with the URL), and is not counted against the rate limit.
+local function outside_v1(path)
+  local fixed = router.with_v1(path)
+  return 404, { ("No HTTP resource was found that matches the request URI '%s'."):format(path),
+    "Sandbox: API paths start with /v1" .. (fixed and (" (did you mean " .. fixed .. "?)") or "") .. "." }
 end
 
 local HTML = "<!DOCTYPE html><html><head><title>%d %s</title></head><body><h1>%d %s</h1>"
@@ -196,22 +229,42 @@ local function run_route(method, path, query, body, host, now)
   return status, value, headers
 end
 
+-- The faults that imitate misbehaving servers rather than failing ones.
+local function odd_answer(fault, method, path, auth, host, headers, applied, now, delay)
+  local status, out
+  if fault.kind == "echo-key" then
+    status, out = 401, util.envelope(401, ("Authorization has been denied for this request: %s."):format(auth))
+  elseif fault.kind == "redirect" then
+    status, out = 301, ""
+    headers.Location = ("%s://%s/moved%s"):format(S.cfg.scheme, host or "localhost", path)
+    headers["Content-Type"] = nil
+  else
+    local n = math.max(0, math.floor(fault.mb * 1048576 / 3) - 1)
+    status, out = 200, "[" .. ("{},"):rep(n) .. "{}]"
+  end
+  log(method, path, status, fault.kind, applied, now)
+  return status, out, headers, nil, delay
+end
+
 function M.handle(method, path, query, auth, body, host, loopback, query_string)
   -- the byte test first: most paths are API paths, and lowering each of them twice is not free
   if path:byte(2) == UNDERSCORE and (path:sub(1, 10):lower() == "/_sandbox/" or path:lower() == "/_sandbox") then
     return control.handle(M, S, method, path, query, body, loopback)
   end
-  local now = util.now()
+  local now = util.now() + S.skew   -- the server's clock: windows, resets, Date and timestamps follow it
   local is_write = method ~= "GET" and method ~= "HEAD"
   local applied  -- false for writes until the handler succeeds; absent for reads
   if is_write then applied = false end
   if query_too_long(query_string) then
     log(method, path, 404, nil, applied, now, query_string)
-    return 404, IIS_404, { ["Content-Type"] = "text/html", Server = "Microsoft-IIS/10.0" }, nil, 0
+    return 404, IIS_404, { ["Content-Type"] = "text/html", Server = "Microsoft-IIS/10.0",
+                           Date = util.http_date(math.floor(now)) }, nil, 0
   end
-  local ast, amsg = auth_check(auth)
+  local ast, amsg
+  if router.under_v1(path) then ast, amsg = auth_check(auth) else ast, amsg = outside_v1(path) end
   local over, headers = rate_limit.check(S.rl, now, ast == nil)
   headers["Content-Type"] = JSON
+  headers.Date = util.http_date(math.floor(now))
   local delay = latency_ms(S.latency, S.faults.rnd)
   if ast then
     log(method, path, ast, nil, applied, now, query_string)
@@ -231,6 +284,8 @@ function M.handle(method, path, query, auth, body, host, loopback, query_string)
     elseif kind == "reset-before" or kind == "empty" then
       log(method, path, 0, kind, applied, now, query_string)
       return 0, "", headers, kind == "empty" and "empty" or "reset", delay
+    elseif kind == "echo-key" or kind == "redirect" or kind == "huge" then
+      return odd_answer(fault, method, path, auth, host, headers, applied, now, delay)
     elseif code == 429 then
       if kind == "429-retry-after" then headers["Retry-After"] = fault.retry_after end
       log(method, path, 429, kind, applied, now, query_string)

@@ -69,8 +69,8 @@ function M.find(st, type_, code)
 end
 
 local function duplicate(ctx, type_, code, except)
-  for _, c in pairs(ctx.st.codes) do
-    if c.id ~= except and c.type == type_ and c.code == code then
+  for _, c in ipairs(code_index(ctx.st.codes)[code] or {}) do
+    if c.id ~= except and c.type == type_ then
       return ("Code %s is already in use for type %s."):format(code, type_)
     end
   end
@@ -147,8 +147,10 @@ function M.put(ctx)
   if not c then return not_found(id) end
   local dup = duplicate(ctx, c.type, code, id)
   if dup then return 400, dup end
+  -- the index holds the records themselves: only a new code moves one (a rename keeps it, so
+  -- a run over 300,000 codes does not rebuild it at every PUT)
+  if c.code ~= code then by_code[ctx.st.codes] = nil end
   c.code, c.name, c.description, c.email = code, name, description, email
-  by_code[ctx.st.codes] = nil
   return 200, M.render(c, ctx)
 end
 

@@ -81,6 +81,23 @@ local function utc_seconds(sec)
   if sec ~= last_sec then last_sec, last_date = sec, os.date("!%Y-%m-%dT%H:%M:%S", sec) end
   return last_date
 end
+M.utc_seconds = utc_seconds
+
+-- An HTTP date (RFC 1123: "Thu, 03 Dec 2026 10:00:06 GMT") for an epoch second. The
+-- names are spelled here: os.date's %a and %b follow the C library's locale. Memoized
+-- like utc_seconds: every response carries one in its Date header.
+local DAYS = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
+local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
+local http_sec, http_text
+function M.http_date(sec)
+  if sec ~= http_sec then
+    local d = os.date("!*t", sec)
+    http_sec = sec
+    http_text = ("%s, %02d %s %04d %02d:%02d:%02d GMT"):format(DAYS[d.wday], d.day, MONTHS[d.month], d.year,
+      d.hour, d.min, d.sec)
+  end
+  return http_text
+end
 
 -- "2019-11-08T13:50:32" or "2019-11-08T13:50:32.64" (trailing zeros trimmed)
 function M.timestamp(t)

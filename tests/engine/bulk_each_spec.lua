@@ -23,7 +23,7 @@ function fake.new(host)
   function core.now() return core.t end
   function core.isatty() return false end
   function core.host_options() return core.host end
-  function core.fsync() core.synced = core.synced + 1 end
+  function core.fsync() core.synced = core.synced + 1; return true end
   function core.stats()
     local c = {}
     for k, v in pairs(core.counters) do c[k] = v end
@@ -299,7 +299,7 @@ describe("fusebill.each (fake engine)", function()
     os.remove(path); os.remove(path .. "2"); os.remove(path .. "3")
   end)
 
-  it("resumes from its journal: skips done items, redoes failed ones only when asked", function()
+  it("resumes from its journal: skips done items, redoes failed ones unless skip_failed", function()
     local path = tmpname()
     local s1 = bulk.each(range(10), { journal = path, quiet = true, concurrency = 3 }, function(item)
       core.sleep(0.1)
@@ -309,14 +309,16 @@ describe("fusebill.each (fake engine)", function()
     assert.equal(3, s1.failed)
     local ran = {}
     new_process()
-    local s2 = bulk.each(range(12), { journal = path, quiet = true }, function(item) ran[#ran + 1] = item.id end)
+    local s2 = bulk.each(range(12), { journal = path, quiet = true, skip_failed = true }, function(item)
+      ran[#ran + 1] = item.id
+    end)
     table.sort(ran)
     assert.same({ 11, 12 }, ran)
     assert.equal(10, s2.skipped_journal)
     assert.equal(3, s2.skipped_failed)
     ran = {}
     new_process()
-    local s3 = bulk.each(range(12), { journal = path, quiet = true, retry_failed = true }, function(item)
+    local s3 = bulk.each(range(12), { journal = path, quiet = true }, function(item)
       ran[#ran + 1] = item.id
     end)
     table.sort(ran)
@@ -346,7 +348,7 @@ describe("fusebill.each (fake engine)", function()
     new_process()
     log = {}
     script(log)
-    assert.same({}, log)              -- the rerun skips all (b3 failed: skipped without retry_failed)
+    assert.same({ "b3" }, log)        -- the rerun skips all done, and redoes the one that failed
     local entries = journal.load(path)
     assert.equal("ok", entries["1"].outcome)
     assert.equal("failed", entries[journal.scoped_key("2", 3)].outcome)
@@ -450,11 +452,11 @@ describe("fusebill.each (fake engine)", function()
     bulk.each({ { id = 1.0 }, { id = 2.0 }, { id = 3.0 } }, { report = csv, quiet = true }, fn)
     bulk.each(range(3), { report = jsonl, quiet = true }, fn)
     local lines = read_lines(csv)
-    assert.equal("key,outcome,attempts,error,elapsed,lists,reads,writes", lines[1])
+    assert.equal("run,key,outcome,attempts,error,elapsed,lists,reads,writes,id", lines[1])
     assert.equal(4, #lines)
     local text = table.concat(lines, "\n")
-    assert.matches('\n1,ok,,,0%.250', text)
-    assert.matches('\n2,failed,,"[^\n]*bad, ""quoted""', text)
+    assert.matches('\n1,1,ok,,,0%.250,0,0,0,1', text)
+    assert.matches('\n1,2,failed,,"[^\n]*bad, ""quoted""[^\n]*,2', text)
     local rows = {}
     for _, l in ipairs(read_lines(jsonl)) do local r = cjson.decode(l); rows[r.key] = r end
     assert.equal("ok", rows[1].outcome)
@@ -462,6 +464,55 @@ describe("fusebill.each (fake engine)", function()
     assert.matches("bad", rows[2].error)
     assert.near(0.25, rows[3].elapsed, 0.001)
     os.remove(csv); os.remove(jsonl)
+  end)
+
+  it("appends a rerun's rows to the report under the next run number, with each item's columns", function()
+    local csv, jsonl = tmpname() .. ".csv", tmpname() .. ".jsonl"
+    local rows = { { id = 1, email = "a@x", note = "x, y" }, { id = 2, email = "b@x", nested = { 1 } } }
+    local function fn(item) if item.id == 2 then error("no") end end
+    bulk.each(rows, { report = csv, quiet = true }, fn)
+    bulk.each(rows, { report = csv, quiet = true }, fn)
+    bulk.each(rows, { report = jsonl, quiet = true }, fn)
+    bulk.each(rows, { report = jsonl, quiet = true }, fn)
+    local lines = read_lines(csv)
+    assert.equal("run,key,outcome,attempts,error,elapsed,lists,reads,writes,email,id,note", lines[1])
+    assert.equal(5, #lines)
+    assert.matches('^1,1,ok,,,[%d.]+,0,0,0,a@x,1,"x, y"$', lines[2])
+    assert.matches('^2,2,failed,,[^,]*no,[%d.]+,0,0,0,b@x,2,$', lines[5])
+    local runs = {}
+    for _, l in ipairs(read_lines(jsonl)) do
+      local r = cjson.decode(l)
+      runs[#runs + 1] = r.run
+      assert.equal(r.key == 1 and "a@x" or "b@x", r.email)
+    end
+    assert.same({ 1, 1, 2, 2 }, runs)
+    -- another job's report under the same name is left alone: the rows go next to it
+    local s = bulk.each({ "line one" }, { report = csv, quiet = true }, function() end)
+    assert.equal(csv:gsub("%.csv$", "-2.csv"), s.report)
+    assert.equal("run,key,outcome,attempts,error,elapsed,lists,reads,writes,item", read_lines(s.report)[1])
+    assert.equal(5, #read_lines(csv))
+    os.remove(csv); os.remove(jsonl); os.remove(s.report)
+  end)
+
+  it("redoes an item whose input changed since its journal record, and skips it when it did not", function()
+    local path = tmpname()
+    local ran = {}
+    local function run(items, opts)
+      new_process()
+      ran = {}
+      opts = opts or {}
+      opts.journal, opts.quiet = path, true
+      return bulk.each(items, opts, function(item) ran[#ran + 1] = item.id .. ":" .. item.email end)
+    end
+    run({ { id = 1, email = "a" }, { id = 2, email = "b" } })
+    run({ { id = 1, email = "a" }, { id = 2, email = "B" } })
+    assert.same({ "2:B" }, ran)
+    -- opts.input: the caller says what identifies an item's intent
+    run({ { id = 1, email = "x" }, { id = 2, email = "y" } }, { input = function(item) return item.id end })
+    assert.same({ "1:x", "2:y" }, ran)
+    run({ { id = 1, email = "z" } }, { input = function(item) return item.id end })
+    assert.same({}, ran)
+    os.remove(path)
   end)
 
   it("refuses a report name it cannot write", function()

@@ -67,8 +67,9 @@ describe("fusebill.each with the sandbox", function()
     local codes = all_codes(fb)   -- a request or two of the quota
     local path = os.tmpname()
     finally(function() os.remove(path) end)
+    -- the list gave each code's current state: a journaled edit given it needs no read first
     local s = fusebill.each(codes, { concurrency = 4, quiet = true, journal = path }, function(c)
-      return fb.sales_tracking_codes:edit{ id = c.id, code = c.code, name = "quota " .. c.id }
+      return fb.sales_tracking_codes:edit({ id = c.id, code = c.code, name = "quota " .. c.id }, c)
     end)
     assert.equal("daily_quota", s.stopped)
     assert.is_number(s.reset_in)

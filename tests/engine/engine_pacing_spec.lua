@@ -1,7 +1,22 @@
 -- Pacing from the X-Rate-Limit-* headers and the explicit token bucket.
 local sandbox = require "sandbox"
+local pacing = require "pacing"
 require "fusebill"   -- registers fusebill.core
 local core = require "fusebill.core"
+
+-- A compressed limit: 100 requests a second, so a run of a few hundred edits spans
+-- several windows in a few seconds. The floors are generous (the benchmark measures the
+-- figures): at most one 429 a run, and at least 0.8 of the limit in every full window.
+local LIMIT, WINDOW, EDITS = 100, 1, 300
+
+local function assert_paced(r, what)
+  local line = ("%s: %d 429s, %d served, %.3f of the limit over %d full windows"):format(what, r.throttled,
+    r.served, r.rate, r.windows)
+  assert.are.equal(0, r.failed, line .. "\n" .. r.output)
+  assert.is_true(r.throttled <= 1, line)
+  assert.is_true(r.windows >= 1, line)
+  assert.is_true(r.rate >= 0.8, line)
+end
 
 describe("pacing", function()
   it("follows the headers: a sequential run over several windows gets no 429", function()
@@ -47,5 +62,49 @@ describe("pacing", function()
     assert.is_number(err.reset_in)
     assert.matches("daily request quota", tostring(err))
     assert.are.equal(3, sent)      -- known spent from the headers: the fourth is not even sent
+  end)
+
+  describe("against a server that", function()
+    local sb
+    setup(function()
+      sb = sandbox.start{ args = { "--rate-limit", LIMIT .. "/" .. WINDOW .. "s", "--daily-limit", "none" } }
+    end)
+    teardown(function() sb:stop() end)
+
+    for _, format in ipairs({ "iso", "iso_ms", "epoch", "epoch_ms", "delta", "rfc1123" }) do
+      it("writes its reset as " .. format .. ": at the limit, without 429s", function()
+        sb:set_limits{ reset_format = format, clock_skew = 0 }
+        assert_paced(pacing.run(sb, { edits = EDITS, limit = LIMIT, window = WINDOW }), format)
+      end)
+    end
+
+    for _, skew in ipairs({ 5, -5 }) do
+      it(("runs its clock %+d s off this machine's: its Date header maps the reset"):format(skew), function()
+        sb:set_limits{ reset_format = "iso", clock_skew = skew }
+        assert_paced(pacing.run(sb, { edits = EDITS, limit = LIMIT, window = WINDOW }), "skew " .. skew)
+      end)
+    end
+
+    it("is shared by two processes: they slow down together", function()
+      sb:set_limits{ reset_format = "iso_ms", clock_skew = 0 }
+      assert_paced(pacing.run(sb, { edits = EDITS + 100, procs = 2, limit = LIMIT, window = WINDOW }), "two processes")
+    end)
+
+    it("is shared with a process that started first: the second gets its share, neither starves", function()
+      sb:set_limits{ reset_format = "iso_ms", clock_skew = 0 }
+      assert_paced(pacing.run(sb, { edits = EDITS + 100, procs = 2, stagger = 1, limit = LIMIT, window = WINDOW }),
+        "a late second process")
+    end)
+
+    it("answers 429 anyway: the client lowers its rate and says so once", function()
+      sb:set_limits{ reset_format = "iso_ms", clock_skew = 0 }
+      sb:set_faults("PUT:429=0.03", 7)
+      finally(function() sb:set_faults("") end)
+      local r = pacing.run(sb, { edits = 200, limit = LIMIT, window = WINDOW })
+      assert.are.equal(0, r.failed, r.output)
+      assert.is_true(r.throttled >= 2, "the faults should have thrown a few 429s: " .. r.throttled)
+      local _, said = r.output:gsub("429 Too Many Requests: pacing at 80%% of its rate limit", "")
+      assert.are.equal(1, said, r.output)
+    end)
   end)
 end)

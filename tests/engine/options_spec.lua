@@ -4,14 +4,14 @@ local options = require "fusebill.options"
 
 describe("fusebill.options", function()
   it("names a problem the way the caller spelled the option", function()
-    assert.equal("timeout must be a number of seconds > 0 (got 0)", options.problem("client", "timeout", 0))
-    assert.equal("--timeout must be a number of seconds > 0 (got 0)",
+    assert.equal("timeout must be a number of seconds > 0, at most 86400 (got 0)", options.problem("client", "timeout", 0))
+    assert.equal("--timeout must be a number of seconds > 0, at most 86400 (got 0)",
       options.problem("client", "timeout", 0, nil, "--timeout"))
     assert.is_nil(options.problem("client", "timeout", 0.5))
   end)
 
   it("answers a command-line flag in the user's own words", function()
-    assert.same({ nil, '--timeout must be a number of seconds > 0 (got "0")' }, { options.from_flag("--timeout", "0") })
+    assert.same({ nil, '--timeout must be a number of seconds > 0, at most 86400 (got "0")' }, { options.from_flag("--timeout", "0") })
     assert.same({ nil, '--rate-limit must be "auto", "none" or a number of requests per minute > 0 (got "off")' },
       { options.from_flag("--rate-limit", "off") })
     assert.same({ "host", "rate_limit", "none" }, { options.from_flag("--rate-limit", "none") })
@@ -41,7 +41,7 @@ describe("fusebill.options", function()
     assert.is_false(ok)
     assert.matches("fusebill.new: unknown option retry.max_attemps (did you mean retry.max_attempts?)", msg, 1, true)
     msg = select(2, pcall(options.check, "host", { timeout = -1, retry = { max_attempts = 0 } }, "fusebill", 1, true))
-    assert.matches("fusebill: %-%-retries must be a whole number >= 1 %(got 0%)", msg)
+    assert.matches("fusebill: %-%-retries must be a whole number from 1 to 1000 %(got 0%)", msg)
     assert.matches("options_spec.lua:%d+: x: options must be a table", select(2, pcall(function()
       options.check("client", "no", "x", 1)
     end)))

@@ -1,5 +1,5 @@
 -- fb.customers against the sandbox: get, edit (faithful PUT), update (read-merge-write),
--- list over every page, JSON null round trip, dry run. See FUSEBILL_API.md for the rules.
+-- list over every page, JSON null round trip, dry run. The rules are those of Fusebill's API reference (README, The sandbox).
 local fusebill = require "fusebill"
 local sandbox = require "sandbox"
 

@@ -3,34 +3,10 @@
 -- the API key.
 local sandbox = require "sandbox"
 
-local build = os.getenv("FUSEBILL_BUILD") or "build"
-local bin = build .. "/fusebill"
+local cli = require "cli"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local read_file, write_file = sandbox.read_file, sandbox.write_file
-
--- Runs the host with a shell-quoted argument list; returns exit code, stdout, stderr.
--- FUSEBILL_API_KEY is cleared unless env sets it.
-local function run(args, env, stdin)
-  local errf = os.tmpname()
-  local prefix = "env -u FUSEBILL_API_KEY -u LUA_INIT -u LUA_INIT_5_4"
-  for k, v in pairs(env or {}) do prefix = prefix .. " " .. k .. "=" .. q(v) end
-  local cmd = ("%s %s %s 2>%s"):format(prefix, q(bin), args, q(errf))
-  if stdin then
-    local inf = os.tmpname()
-    write_file(inf, stdin)
-    cmd = cmd .. " <" .. q(inf)
-  else
-    cmd = cmd .. " </dev/null"
-  end
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  local err = read_file(errf)
-  os.remove(errf)
-  return code, out, err
-end
+local bin, q, run = cli.bin, cli.q, cli.run
+local write_file = sandbox.write_file
 
 describe("host: like lua5.4", function()
   local script
@@ -119,13 +95,13 @@ describe("host: like lua5.4", function()
     assert.matches("after\n$", out)
   end)
 
-  it("rejects unknown options with status 1", function()
+  it("answers unknown options and a missing -e value in one line with status 2", function()
     local code, _, err = run("--no-such-option")
-    assert.equal(1, code)
-    assert.matches("unrecognized option '%-%-no%-such%-option'", err)
+    assert.equal(2, code)
+    assert.matches("^[^\n]*unknown option %-%-no%-such%-option[^\n]*\n$", err)
     code, _, err = run("-e")
-    assert.equal(1, code)
-    assert.matches("needs argument", err)
+    assert.equal(2, code)
+    assert.matches("^[^\n]*%-e needs a Lua statement[^\n]*\n$", err)
   end)
 
   it("--help lists every option, --version names fusebill, Lua and libcurl", function()
@@ -144,11 +120,11 @@ describe("host: like lua5.4", function()
 
   it("checks option values", function()
     local code, _, err = run("--concurrency zero -e 'x=1'")
-    assert.equal(1, code)
-    assert.matches("%-%-concurrency wants a whole number", err)
+    assert.equal(2, code)
+    assert.matches("%-%-concurrency must be a whole number", err)
     code, _, err = run("--timeout")
-    assert.equal(1, code)
-    assert.matches("needs an argument", err)
+    assert.equal(2, code)
+    assert.matches("%-%-timeout needs a value", err)
   end)
 end)
 
@@ -189,14 +165,14 @@ describe("host: fusebill options", function()
     local code, out, err = run(("--verbose --key-file %s --base-url %s -e %s"):format(q(keyfile), q(sb.url),
       q("local fb = require('fusebill').client() local c, e = fb.customers:get(1) print(e) " ..
         "print(require('host.pretty').format(e)) error(e)")))
-    assert.equal(1, code)
+    assert.equal(4, code)                             -- the key was refused
     assert.matches("auth", out .. err)                -- the 401 did happen and was reported
     assert.is_nil((out .. err):find(secret, 1, true))
     assert.is_nil((out .. err):find("c2VjcmV0", 1, true))
     -- and the API key passed on the command line gets a warning but is not echoed either
     code, out, err = run(("--verbose --api-key %s --base-url %s -e %s"):format(q(secret), q(sb.url),
       q("print(require('fusebill').client().customers:get(1))")))
-    assert.equal(0, code)
+    assert.equal(4, code)                             -- ended normally, but the key was refused
     assert.matches("visible", err)
     assert.is_nil((out .. err):find(secret, 1, true))
   end)
@@ -260,13 +236,14 @@ describe("host: fusebill options", function()
     assert.equal("7\n", out)
     local _
     code, _, err = run("--sandbox --sandbox-opt '--no-such-sandbox-option' -e 'x=1'")
-    assert.equal(1, code)
-    assert.matches("sandbox", err)
+    assert.equal(2, code)
+    assert.matches("^[^\n]*%-%-sandbox%-opt: unknown option %-%-no%-such%-sandbox%-option[^\n]*\n$", err)
   end)
 
   it("rejects a missing key file", function()
     local code, _, err = run("--key-file /nonexistent/key -e 'x=1'")
-    assert.equal(1, code)
-    assert.matches("cannot read key file", err)
+    assert.equal(2, code)
+    assert.equal("--key-file /nonexistent/key: cannot read it (No such file or directory)",
+      err:match("^[^:]*: (.-)\n$"))
   end)
 end)

@@ -62,6 +62,46 @@ describe("host.pretty", function()
   end)
 end)
 
+describe("host.pretty: every type says what it is and how to use it", function()
+  local fb
+  setup(function() fb = fusebill.new{ base_url = "http://127.0.0.1:9/v1", api_key = "dGVzdDp0ZXN0" } end)
+  teardown(function() fb:close() end)
+
+  it("shows a list as an iterator and how to take its items (nothing is fetched)", function()
+    assert.equal("<iterator from customers:list: for item in fb.customers:list{...} do ... end>",
+      pretty.format(fb.customers:list{}))
+    assert.equal("<iterator from sales_tracking_codes:list: for item in fb.sales_tracking_codes:list{...} do ... end>",
+      pretty.format(fb.sales_tracking_codes:list{ type = "Sales Tracking Code 1" }))
+    assert.equal("<iterator from customers:get_many: for item in fb.customers:get_many(ids) do ... end>",
+      pretty.format(fb.customers:get_many{ 1, 2 }))
+  end)
+
+  it("shows a function's parameters and where it is defined, a library function by name", function()
+    local function add(a, b, ...) return a + b, ... end
+    assert.matches("^<function %(a, b, %.%.%.%) .*repl_pretty_spec%.lua:%d+>$", pretty.format(add))
+    assert.equal("<C function print>", pretty.format(print))
+    assert.equal("<C function string.format>", pretty.format(string.format))
+    assert.matches("^<function fusebill%.new%(opts%) ", pretty.format(fusebill.new))
+  end)
+
+  it("shows a coroutine's status and a userdata's name", function()
+    local co = coroutine.create(function() coroutine.yield() end)
+    assert.matches("^<coroutine suspended: 0x%x+>$", pretty.format(co))
+    coroutine.resume(co)
+    coroutine.resume(co)
+    assert.matches("^<coroutine dead: 0x%x+>$", pretty.format(co))
+    assert.matches("^<file %(0x%x+%)>$", pretty.format(io.stdout))
+  end)
+
+  it("shows an object's methods and its own fields one level deep, not its internals", function()
+    local s = pretty.format(fb.customers)
+    assert.matches("^<object with methods [%w_, ]*edit, get, get_many, list, list_page, update> {\n", s)
+    assert.matches('\n  name = "customers",\n', s)
+    assert.matches("\n  schema = {...}", s)
+    assert.is_nil(s:find("max = 50", 1, true), "the schema's field rules are not listed")
+  end)
+end)
+
 describe("host.repl.complete", function()
   it("completes globals, keywords and library fields", function()
     assert.same({ "string" }, repl.complete("strin"))

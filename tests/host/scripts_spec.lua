@@ -20,6 +20,14 @@ local function run(sb, args)
   return out:gsub("EXIT:%d+%s*$", ""), status
 end
 
+local function write_tmp(content)
+  local p = os.tmpname()
+  local f = assert(io.open(p, "wb"))
+  f:write(content)
+  f:close()
+  return p
+end
+
 local function get(sb, path)
   local status, body = sb:request("GET", path)
   assert.equal(200, status, body)
@@ -50,6 +58,15 @@ describe("example scripts", function()
   end)
   teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:control("POST", "/reset") end)
+
+  it("refuse a mistyped flag with a suggestion, before any write (a canary --limt=2 is not a full run)", function()
+    for _, script in ipairs{ "scripts/bulk_retag_customers.lua", "scripts/bulk_rename_code_family.lua" } do
+      local out, status = run(sb, { script, "--limt=2" })
+      assert.equal(2, status, out)
+      assert.matches("Did you mean '%-%-limit'%?", out)
+    end
+    assert.equal(0, count_puts(sb))
+  end)
 
   -- make two customers untidy with raw requests, as a careless import would
   local function mess_up()
@@ -138,16 +155,78 @@ describe("example scripts", function()
       assert.matches("renamed 2, already right 1, failed 0", out, 1, true)
     end)
 
+    it("reads a CSV as a spreadsheet saves it: BOM, CRLF, quoted commas and quotes, any column order", function()
+      if not has_host then pending("no " .. host) return end
+      local csv = write_tmp("\xEF\xBB\xBFnew_name,type,code,comment\r\n" ..
+        '"Europe, Middle East and Africa (""EMEA"")",Sales Tracking Code 1,EU,"checked, ok"\r\n' ..
+        "\"Events, Europe\",Sales Tracking Code 3,EU,\r\n")
+      local out, status = run(sb, { "scripts/rename_tracking_codes.lua", csv })
+      os.remove(csv)
+      assert.equal(0, status, out)
+      assert.equal('Europe, Middle East and Africa ("EMEA")', get(sb, "/SalesTrackingCodes/2").name)
+      assert.equal("Events, Europe", get(sb, "/SalesTrackingCodes/6").name)
+      assert.matches("renamed 2, already right 0, failed 0", out, 1, true)
+    end)
+
+    it("refuses a malformed CSV before renaming anything, naming the line and column", function()
+      if not has_host then pending("no " .. host) return end
+      local csv = write_tmp('type,code,new_name\nSales Tracking Code 1,EU,Europe\nSales Tracking Code 3,EU,Events "Europe"\n')
+      local puts = count_puts(sb)
+      local out, status = run(sb, { "scripts/rename_tracking_codes.lua", csv })
+      os.remove(csv)
+      assert.equal(2, status, out)
+      assert.matches(":3:33: field 3: a quote inside an unquoted field", out, 1, true)
+      assert.equal(puts, count_puts(sb))
+      assert.equal("EU", get(sb, "/SalesTrackingCodes/2").code)
+    end)
+
+    it("answers a mistake on its command line with the usage and status 2", function()
+      if not has_host then pending("no " .. host) return end
+      local out, status = run(sb, { "scripts/rename_tracking_codes.lua", "--bogus" })
+      assert.equal(2, status, out)
+      assert.matches("unknown option '--bogus'", out, 1, true)
+      assert.matches("Usage: rename_tracking_codes.lua", out, 1, true)
+      out, status = run(sb, { "scripts/rename_tracking_codes.lua", "/nonexistent/codes.csv" })
+      assert.equal(2, status, out)
+      assert.matches("rename_tracking_codes: /nonexistent/codes.csv: No such file or directory", out, 1, true)
+    end)
+
     it("reports a code that does not exist and exits non-zero", function()
       if not has_host then pending("no " .. host) return end
-      local csv = os.tmpname()
-      local f = assert(io.open(csv, "w"))
-      f:write("type,code,new_name\nSales Tracking Code 1,NOPE,Nothing\n")
-      f:close()
+      local csv = write_tmp("type,code,new_name\nSales Tracking Code 1,NOPE,Nothing\n")
       local out, status = run(sb, { "scripts/rename_tracking_codes.lua", csv })
       os.remove(csv)
       assert.equal(1, status, out)
       assert.matches("NOPE: not renamed: no such code", out, 1, true)
+    end)
+  end)
+
+  describe("bulk_stamp_serials.lua", function()
+    it("takes the item's name from a quoted CSV field with a comma", function()
+      if not has_host then pending("no " .. host) return end
+      local csv = write_tmp('item_id,name,serial\r\n1,"Widget, large (""XL"")",SN-Q-1\r\n4,,SN-Q-4\r\n')
+      local before4 = get(sb, "/subscriptionProductItems/4")
+      local out, status = run(sb, { "scripts/bulk_stamp_serials.lua", csv, "--limit=5" })
+      os.remove(csv)
+      assert.equal(0, status, out)
+      local item = get(sb, "/purchaseProductItems/1")
+      assert.equal("SN-Q-1", item.reference)
+      assert.equal('Widget, large ("XL")', item.name)
+      local item4 = get(sb, "/subscriptionProductItems/4")
+      assert.equal("SN-Q-4", item4.reference)
+      assert.equal(before4.name, item4.name)
+    end)
+
+    it("stops at a row without a serial, naming its line", function()
+      if not has_host then pending("no " .. host) return end
+      local csv = write_tmp("item_id,serial\n1,SN-1\nabc,\n")
+      local out, status = run(sb, { "scripts/bulk_stamp_serials.lua", csv })
+      os.remove(csv)
+      assert.are_not.equal(0, status, out)
+      assert.matches(':3: expected a whole item_id and a serial, got "abc" and ""', out, 1, true)
+      out, status = run(sb, { "scripts/bulk_stamp_serials.lua", "--limit=many" })
+      assert.equal(2, status, out)
+      assert.matches("expected a positive whole number, got many", out, 1, true)
     end)
   end)
 end)

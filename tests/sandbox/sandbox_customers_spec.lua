@@ -1,5 +1,5 @@
 -- Customers in the sandbox, over real HTTP: reads, lists and pagination, POST, and
--- the PUT rules of FUSEBILL_API.md (nulling, id/status required, status changes).
+-- the PUT rules of Fusebill's API reference (nulling, id/status required, status changes).
 -- luacheck: ignore 311 (calls are made for their effect; only some results are checked)
 local cjson = require "cjson"
 local sandbox = require "sandbox"

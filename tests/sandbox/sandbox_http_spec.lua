@@ -22,6 +22,39 @@ describe("sandbox http", function()
     assert.equal("Authorization key is not in the correct format.", msg(raw))
   end)
 
+  -- the real API's first message stays first; the sandbox's hint is a second entry
+  local function hint(raw) return cjson.decode(raw).Errors[2].Value end
+
+  it("says what a request lacks: the key, the Basic scheme, the right key, base64", function()
+    local status, raw = sb:request("GET", "/customers/1", { key = false })
+    assert.equal(401, status)
+    assert.equal("Authorization has been denied for this request.", msg(raw))
+    assert.matches("no Authorization header; send 'Authorization: Basic <key>'", hint(raw), 1, true)
+    assert.matches("MDpzYW5kYm94", hint(raw), 1, true)
+    status, raw = sb:request("GET", "/customers/1", { key = false, headers = { Authorization = "Bearer abc" } })
+    assert.equal(401, status)
+    assert.matches("must read 'Basic <key>', not 'Bearer ...'", hint(raw), 1, true)
+    status, raw = sb:request("GET", "/customers/1", { key = "MDpvdGhlcg==" })
+    assert.equal(401, status)
+    assert.matches("the key sent is not this sandbox's", hint(raw), 1, true)
+    status, raw = sb:request("GET", "/customers/1", { key = "not base64!" })
+    assert.equal(400, status)
+    assert.matches("a key is base64", hint(raw), 1, true)
+  end)
+
+  it("answers a path without /v1 with 404 and the path it meant, before asking for the key", function()
+    for _, key in ipairs{ false, sb.key } do
+      local status, raw = sb:request("GET", sb.base .. "/customers/1", { key = key })
+      assert.equal(404, status)
+      assert.equal(404, cjson.decode(raw).HttpStatusCode)
+      assert.equal("No HTTP resource was found that matches the request URI '/customers/1'.", msg(raw))
+      assert.equal("Sandbox: API paths start with /v1 (did you mean /v1/customers/1?).", hint(raw))
+    end
+    local status, raw = sb:request("GET", sb.base .. "/nowhere/7")
+    assert.equal(404, status)
+    assert.equal("Sandbox: API paths start with /v1.", hint(raw))
+  end)
+
   it("bad requests get clean errors and the server stays up", function()
     local cases = {
       { "PUT", "/customers", "{not json", 400, "The request body is not valid JSON" },
@@ -105,6 +138,60 @@ describe("sandbox http", function()
     sb:reset{ customers = 2 }
     assert.equal(10, #sb:state().customers)
     sb:reset()
+  end)
+
+  it("control API: absurd sizes, wrong types and unknown fields get a 400 naming the field, and change nothing", function()
+    sb:reset()
+    local function refused(path, body, pattern)
+      local v, status = sb:control("POST", path, body)
+      assert.equal(400, status, path .. " " .. cjson.encode(body))
+      assert.matches(pattern, v.Errors[1].Value)
+    end
+    refused("/reset", { customers = 1e8 }, "customers must be a whole number from 0 to 100000, got 1")
+    refused("/reset", { customers = "many" }, "customers must be a whole number")
+    refused("/reset", { customers = 2.5 }, "customers must be a whole number")
+    refused("/reset", { seed = {} }, "seed must be a whole number")
+    refused("/reset", { costumers = 2 }, "Unknown field 'costumers'")
+    refused("/limits", { hang_ms = "soon" }, "hang_ms must be a whole number")
+    refused("/limits", { status_via_put = "yes" }, "status_via_put must be true or false")
+    refused("/limits", { reset_format = "julian" }, "reset format must be one of iso, iso_ms")
+    refused("/limits", { clock_skew = 1e9 }, "clock skew")
+    refused("/limits", { rate_limit = "100/2s", clock_skew = "x" }, "clock_skew must be a number")
+    refused("/faults", { spec = 42 }, "spec must be a string or null")
+    assert.equal(50, #sb:state().customers)
+    assert.equal("none", sb:control("GET", "/config").rate_limit)   -- the limits call above changed nothing
+  end)
+
+  it("reset format and clock skew: the Date header and every reset follow the server's clock", function()
+    finally(function() sb:set_limits{ rate_limit = "none", reset_format = "iso_ms", clock_skew = 0 } end)
+    local function headers(format, skew)
+      local v = sb:set_limits{ rate_limit = "10/2s", reset_format = format, clock_skew = skew }
+      assert.equal(format, v.reset_format)
+      local status, _, h = sb:request("GET", "/customers/1")
+      assert.equal(200, status)
+      return h, os.time()
+    end
+    local shapes = {
+      iso = "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", iso_ms = "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$",
+      epoch = "^%d+$", epoch_ms = "^%d+$", delta = "^%d%.%d%d%d$", rfc1123 = "^%a%a%a, %d%d %a%a%a %d%d%d%d %d%d:%d%d:%d%d GMT$",
+    }
+    for format, shape in pairs(shapes) do
+      local h = headers(format, 0)
+      assert.matches(shape, h["x-rate-limit-reset-minute"], nil, false)
+    end
+    local h, now = headers("epoch", 3600)
+    local function http_date_epoch(d)
+      local months = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10,
+                       Nov = 11, Dec = 12 }
+      local day, mon, year, hh, mm, ss = d:match("^%a+, (%d+) (%a+) (%d+) (%d+):(%d+):(%d+) GMT$")
+      local t = os.time{ year = tonumber(year), month = months[mon], day = tonumber(day), hour = tonumber(hh),
+                         min = tonumber(mm), sec = tonumber(ss) }
+      return t - (os.time(os.date("*t", t)) - os.time(os.date("!*t", t)))   -- the broken-down time was UTC
+    end
+    local date = http_date_epoch(h.date)
+    assert.is_true(math.abs(date - now - 3600) <= 2, h.date)
+    local reset = tonumber(h["x-rate-limit-reset-minute"])
+    assert.is_true(reset > date - 1 and reset <= date + 2, h["x-rate-limit-reset-minute"] .. " vs " .. h.date)
   end)
 
   it("a loaded state keeps whole numbers whole (ids in uris read 1, not 1.0)", function()

@@ -21,7 +21,9 @@ local function secrets_list(host)
 end
 
 -- The run's settings, as a new table (each() keeps its run state in it): concurrency,
--- journal_path (nil: no journal), dry_run, quiet, max_printed, show_progress, secrets.
+-- journal_path (nil: no journal), dry_run (a --plan run is one too: it sends no write and
+-- must not make the real run skip items), plan (the plan's file), skip_failed, quiet,
+-- max_printed, show_progress, secrets.
 -- nested: this each() runs inside another one's fn.
 function options.resolve(opts, core, nested)
   local host = core.host_options and core.host_options() or nil
@@ -37,6 +39,11 @@ function options.resolve(opts, core, nested)
   if dry_run == nil then
     dry_run = (host.dry_run or (client and client.dry_run)) and true or false
   end
+  local plan = type(host.plan) == "string" and host.plan or nil
+  if plan then dry_run = true end
+  local skip_failed = opts.skip_failed
+  if skip_failed == nil and opts.retry_failed ~= nil then skip_failed = not opts.retry_failed end
+  if skip_failed == nil then skip_failed = host.skip_failed == true end
   local show_progress = opts.progress
   if nested then show_progress = false end   -- the outer run owns the progress line
   if show_progress == nil then
@@ -47,6 +54,8 @@ function options.resolve(opts, core, nested)
     concurrency = opts.concurrency or tonumber(fb_opts.concurrency) or tonumber(host.concurrency) or 4,
     journal_path = journal_path,
     dry_run = dry_run,
+    plan = plan,
+    skip_failed = skip_failed,
     quiet = opts.quiet,
     max_printed = opts.print_errors or 10,
     show_progress = show_progress,

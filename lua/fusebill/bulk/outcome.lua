@@ -61,9 +61,25 @@ local function print_failure(run, key, msg, traceback)
   end
 end
 
+-- The journal could not take a line (a full disk, a file size limit): stop at once, since a
+-- run that cannot record what it did must not go on writing. bulk.each raises the message.
+local function journal_failed(run)
+  local s = run.summary
+  run.stopping = true
+  s.stopped = "journal"
+  s.journal_error = run.journal.broken
+end
+
+local function error_kind(core, e)
+  if not is_error(core, e) then return nil end
+  local ok, kind = pcall(function() return e.kind end)
+  return ok and kind or nil
+end
+
 -- An item that ran (or whose key could not be computed): count it, journal it unless its
 -- edits were dry (a dry run's "ok" must not make the real run skip it), report it.
--- extra: attempts, elapsed, dry, lists, reads, writes (requests by kind, for the report).
+-- extra: attempts, elapsed, dry, input (its digest, for the journal), item, err (the error value),
+-- lists, reads, writes (the requests it cost, by kind, for the report).
 function outcome.record(run, key, result, msg, extra, traceback)
   local s, secrets = run.summary, run.secrets
   if result == "ok" then
@@ -74,7 +90,8 @@ function outcome.record(run, key, result, msg, extra, traceback)
     s.failed = s.failed + 1
     if #s.errors < 100 then
       s.errors[#s.errors + 1] = { key = key, message = journal_mod.redact(msg, secrets),
-        traceback = traceback and journal_mod.redact(traceback, secrets) or nil }
+        traceback = traceback and journal_mod.redact(traceback, secrets) or nil,
+        kind = error_kind(run.core, extra.err) }
     end
     print_failure(run, key, msg, traceback)
   else
@@ -82,23 +99,27 @@ function outcome.record(run, key, result, msg, extra, traceback)
   end
   s.processed = s.processed + 1
   if run.journal and not extra.dry then
-    run.journal:record(key, result, msg, { attempts = extra.attempts, traceback = traceback })
+    local ok = run.journal:record(key, result, msg, { attempts = extra.attempts, traceback = traceback,
+      input = extra.input })
+    if not ok then journal_failed(run) end
   end
   if run.report then
-    run.report:row{ key = key, outcome = result, attempts = extra.attempts, error = msg and
+    run.report:row({ key = key, outcome = result, attempts = extra.attempts, error = msg and
       journal_mod.redact(msg, secrets) or nil, elapsed = extra.elapsed,
-      lists = extra.lists or 0, reads = extra.reads or 0, writes = extra.writes or 0 }
+      lists = extra.lists or 0, reads = extra.reads or 0, writes = extra.writes or 0 }, extra.item)
   end
 end
 
--- An item the journal says is done (status: ok, skipped, or failed without retry_failed):
--- not run, and not journaled again.
-function outcome.journal_skipped(run, key, status)
+-- An item the journal says is done (status: ok, skipped, or failed with skip_failed): not run,
+-- or run and found to have made every one of its writes already; not journaled again.
+function outcome.journal_skipped(run, key, status, item)
   local s = run.summary
   s.skipped_journal = s.skipped_journal + 1
   s.skipped = s.skipped + 1
   if status == "failed" then s.skipped_failed = s.skipped_failed + 1 end
-  if run.report then run.report:row{ key = key, outcome = "skipped", error = "done in journal (" .. status .. ")" } end
+  if run.report then
+    run.report:row({ key = key, outcome = "skipped", error = "done in journal (" .. status .. ")" }, item)
+  end
 end
 
 -- The items iterator raised: the run stops, with nothing to record against an item.
@@ -112,11 +133,18 @@ end
 
 -- fn(item) has finished: r is table.pack of its xpcall (a raised error comes as
 -- { value, traceback }). Classifies it and records it, or stops the run.
--- extra: elapsed, dry, attempts of the item's last call, requests by kind (see record),
--- unchanged (fn wrote nothing and found a record already as asked); a failure's own error
--- object has the last word on attempts.
+-- extra: elapsed, dry, attempts of the item's last call, input, item, requests by kind (see
+-- record), done_before (fn ran, and every write it made was found made: the journal's "ok"
+-- stands), unchanged (fn wrote nothing and found a record already as asked); a failure's own
+-- error object has the last word on attempts.
 function outcome.settle(run, key, r, extra)
   local s = run.summary
+  if run.journal and run.journal.broken then
+    -- the item's write may have gone out without its line: no record, and a rerun redoes it
+    journal_failed(run)
+    s.unfinished = (s.unfinished or 0) + 1
+    return
+  end
   local result, err, traceback
   if not r[1] then
     err, traceback = r[2].value, r[2].traceback
@@ -146,7 +174,16 @@ function outcome.settle(run, key, r, extra)
       if ok_a and math.type(attempts) == "integer" then extra.attempts = attempts end
     end
     if run.opts.stop_on_error then outcome.stop(run, "error") end
+  elseif result == "ok" and extra.done_before then
+    outcome.journal_skipped(run, key, "ok", extra.item)
+    -- the journal learns the item as it is now, so the next rerun skips it without fn (and an
+    -- item whose write line made it but not its own line, killed in between, gets one)
+    if run.journal and not extra.dry and not run.journal:record(key, "ok", nil, { input = extra.input }) then
+      journal_failed(run)
+    end
+    return
   end
+  extra.err = err
   outcome.record(run, key, result, err ~= nil and message_of(err) or nil, extra, traceback)
 end
 

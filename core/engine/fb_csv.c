@@ -1,0 +1,29 @@
+/* What the CSV reader and writer share, and their registration in fusebill.core. */
+#include <lauxlib.h>
+#include "fb_csv.h"
+
+int fb_csv_close_file(lua_State *L, int ud) {
+  lua_getiuservalue(L, ud, 1);
+  luaL_Stream *s = lua_touserdata(L, -1);
+  /* closef is NULL once the file is closed, by us, by its owner or by its own
+   * __gc (which may run before ours when both become garbage together) */
+  if (s == NULL || s->closef == NULL) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  /* file:close, so io.popen handles and plain files each close their own way */
+  lua_getfield(L, -1, "close");
+  lua_insert(L, -2);
+  lua_call(L, 1, 2);
+  if (!lua_toboolean(L, -2)) return 2;
+  lua_pop(L, 1);
+  return 1;
+}
+
+void fb_csv_open(lua_State *L) {
+  lua_pushcfunction(L, fb_csv_reader_new);
+  lua_setfield(L, -2, "csv_reader");
+  lua_pushcfunction(L, fb_csv_writer_new);
+  lua_setfield(L, -2, "csv_writer");
+}
