@@ -367,6 +367,32 @@ describe("fusebill.each (fake engine)", function()
     os.remove(path)
   end)
 
+  it("counts an item that wrote nothing and found its record as asked as unchanged, apart", function()
+    local cost = require "fusebill.cost"
+    local path, csv = tmpname(), tmpname() .. ".csv"
+    local function fn(item)
+      core.sleep(0.1)
+      if item.id ~= 4 then cost.note("unchanged") end      -- an update that sent nothing
+      if item.id == 2 then cost.note("write") end          -- ... and another that did
+      if item.id == 3 then return nil, core.new_error{ kind = "conflict", message = "no" } end
+    end
+    local s = bulk.each(range(4), { journal = path, report = csv, quiet = true }, fn)
+    assert.equal(1, s.unchanged)
+    assert.equal(2, s.succeeded)   -- 2 wrote; 4 made no update at all
+    assert.equal(1, s.failed)      -- 3 failed, whatever else it found
+    assert.equal("unchanged", journal.load(path)["1"].outcome)
+    assert.matches("\n1,1,unchanged,", table.concat(read_lines(csv), "\n"))
+    assert.matches("\n1,2,ok,[^\n]*,0,0,1,2", table.concat(read_lines(csv), "\n"))
+    assert.matches("succeeded 2  unchanged 1  failed 1", require("fusebill.report").summary_text(s))
+    -- a rerun leaves it alone, as it does an item that succeeded
+    new_process()
+    local ran = {}
+    s = bulk.each(range(4), { journal = path, quiet = true }, function(item) ran[#ran + 1] = item.id end)
+    assert.same({ 3 }, ran)
+    assert.equal(3, s.skipped_journal)
+    os.remove(path); os.remove(csv)
+  end)
+
   it("runs only the first N items with limit (a canary), then the rest with the journal", function()
     local path = tmpname()
     local ran = {}
