@@ -5,7 +5,7 @@
 -- a range no wider than a page can hold no more than a page: a dense run of ids costs one
 -- request per 1,000. Scattered ids go in sets, as many as fit in one query string: the API
 -- runs on IIS, which by default refuses a query string over 2,048 bytes (404.15), and each
--- id costs its digits plus 3 (the comma goes as %2C), so a set holds about 290 five-digit
+-- id costs its digits plus 3 (the comma goes as %2C), so a set holds about 250 five-digit
 -- ids. The other resources have no filter by id (codes list by type and code, purchase
 -- items have no list, subscription items list per subscription product): one GET per id,
 -- several ahead of the item being worked.
