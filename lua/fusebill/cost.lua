@@ -10,17 +10,8 @@
 --                       the call, so a bulk run finds the item by its worker
 local cost = {}
 
-local observers = {}
-
-function cost.observe(fn)
-  if type(fn) ~= "function" then error("cost.observe: function expected", 2) end
-  observers[#observers + 1] = fn
-  return function()
-    for i = #observers, 1, -1 do
-      if observers[i] == fn then table.remove(observers, i) end
-    end
-  end
-end
+local observers
+observers, cost.observe = require("fusebill.observers").new("cost.observe")
 
 function cost.note(kind)
   for i = 1, #observers do observers[i](kind) end

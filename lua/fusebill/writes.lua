@@ -23,7 +23,8 @@ local cost = require "fusebill.cost"
 
 local writes = {}
 
-local watchers = {}
+local watchers
+watchers, writes.observe = require("fusebill.observers").new("writes.observe")
 
 local function handler()
   local co = coroutine.running()
@@ -32,16 +33,6 @@ local function handler()
     if h then return h end
   end
   return nil
-end
-
-function writes.observe(watch)
-  if type(watch) ~= "function" then error("writes.observe: function expected", 2) end
-  watchers[#watchers + 1] = watch
-  return function()
-    for i = #watchers, 1, -1 do
-      if watchers[i] == watch then table.remove(watchers, i) end
-    end
-  end
 end
 
 -- For handlers: the record before the write, as given, or read now (a plain edit).

@@ -107,21 +107,7 @@ counted(string.format("  id-driven codes: get_many(ids), update(c, ...), %d ids"
 sb:stop()
 
 -- table -----------------------------------------------------------------------------------
-local head = { "scenario (limit " .. LIMIT .. "/" .. WINDOW .. "s, 1 in 10 no-op)", "requests list / read / write",
-  "per changed edit", "least / wall time", "items", "target" }
-local widths = {}
-for _, r in ipairs({ head, table.unpack(rows) }) do
-  for i, v in ipairs(r) do widths[i] = math.max(widths[i] or 0, #v) end
-end
-local function line(r)
-  local cells = {}
-  for i = 1, #head do cells[i] = string.format("%-" .. widths[i] .. "s", r[i] or "") end
-  print((table.concat(cells, " | "):gsub("%s+$", "")))
-end
-line(head)
-local sep = {}
-for i = 1, #head do sep[i] = string.rep("-", widths[i]) end
-line(sep)
-for _, r in ipairs(rows) do line(r) end
+require("bench_table").print({ "scenario (limit " .. LIMIT .. "/" .. WINDOW .. "s, 1 in 10 no-op)",
+  "requests list / read / write", "per changed edit", "least / wall time", "items", "target" }, rows)
 print("(targets: <= 1.01 requests per changed edit, wall time >= 0.95 of requests / rate; " ..
   string.format("bench time %.0fs)", core.now() - t_bench))
