@@ -141,6 +141,20 @@ describe("a list-driven bulk update", function()
     os.remove(journal); os.remove(csv)
   end)
 
+  it("exits 0 when every item is unchanged, and says what the run cost (the example script, twice)", function()
+    local cli = require "cli"
+    local cmd = "--base-url " .. cli.q(sb.url) .. " scripts/bulk_retag_customers.lua COST-TEST"
+    local code, _, err = cli.run(cmd, { FUSEBILL_API_KEY = sb.key })
+    assert.equal(0, code, err)
+    local tagged = tonumber(err:match("succeeded (%d+)"))
+    assert.is_true(tagged > 0, err)
+    assert.matches(("requests %d: 1 list, 0 read, %d write"):format(tagged + 1, tagged), err)
+    code, _, err = cli.run(cmd, { FUSEBILL_API_KEY = sb.key })
+    assert.equal(0, code, err)
+    assert.matches(("succeeded 0  unchanged %d  failed 0"):format(tagged), err)
+    assert.matches("requests 1: 1 list, 0 read, 0 write\n", err)
+  end)
+
   it("reads 1,000 a page however many items there are", function()
     local sb2 = sandbox.start{ args = { "--rate-limit", "none", "--customers", "2450" } }   -- 2,458 in all
     finally(function() sb2:stop() end)
