@@ -20,9 +20,10 @@
 --   r:list_page{...}         -> page | nil, err       one page: { items = {...}, page =, max_page =,
 --                                                     total =, page_size =, count = }
 -- A success returns the value alone; the request's metadata is fb:last_meta(). In dry run
--- (fb.dry_run) edit and update GET the current state, print a diff to stderr and return the
--- would-be object; fb:last_meta() then holds that GET's meta with dry_run = true and the
--- changes list.
+-- (fb.dry_run) edit and update GET the current state (unless given the record: update(obj),
+-- edit(body, current)), print a diff to stderr and return the would-be object; fb:last_meta()
+-- then holds that GET's meta (or one for the PUT not sent, attempts = 0) with dry_run = true
+-- and the changes list.
 -- Every PUT goes through fusebill.writes, which a journaled run or a plan watches.
 -- Ids are positive whole numbers or strings of digits. Any other string or number is a
 -- run-time validation error (nil, err: a CSV cell is data); an id of another type, or a
