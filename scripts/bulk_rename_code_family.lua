@@ -2,8 +2,9 @@
 --
 -- Every code of TYPE whose code matches PATTERN (a Lua pattern, default: all) gets the name
 -- PREFIX .. code, e.g. "Region: EU". Retired codes are renamed too (the API allows it), so
--- reports on old sales read the same way. Codes already named so are skipped.
--- The job lists the codes first (one request), then renames them concurrently.
+-- reports on old sales read the same way. Codes already named so send nothing ("unchanged").
+-- The job lists the codes first (one request), then renames them concurrently, each update
+-- merging into the code as listed (one PUT per renamed code, no read).
 --
 -- Usage (host options apply: --dry-run, --journal FILE, --concurrency N, --sandbox):
 --   fusebill scripts/bulk_rename_code_family.lua [TYPE] [PREFIX] [PATTERN] [--limit=N] [--report=F]
@@ -28,7 +29,7 @@ local code_type, prefix, pattern = args.type, args.prefix, args.pattern
 local fb = fusebill.client()
 
 local family = {}
-for code in fb.sales_tracking_codes:list{ type = code_type, page_size = 1000 } do
+for code in fb.sales_tracking_codes:list{ type = code_type } do
   if code.code:match("^" .. pattern .. "$") then family[#family + 1] = code end
 end
 io.stderr:write(string.format("%d code(s) of type %q match %q\n", #family, code_type, pattern))
@@ -39,7 +40,5 @@ fusebill.each(family, {
   report = args.report,
   key = function(code) return code.type .. "/" .. code.code end,
 }, function(code)
-  local name = prefix .. code.code
-  if code.name == name then return "skip" end
-  return fb.sales_tracking_codes:update(code.id, { name = name })
+  return fb.sales_tracking_codes:update(code, { name = prefix .. code.code })
 end)

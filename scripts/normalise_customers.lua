@@ -4,8 +4,9 @@
 --     runs of spaces inside collapsed to one;
 --   * emails (primary, secondary): trimmed and lowercased, each address of a ';' list.
 --
--- Uses customers:update, which reads each customer, changes only the fields named and writes
--- the rest back as they were: a PUT never nulls a field this script did not mean to touch.
+-- Uses customers:update with the customer as the list returned it: it changes only the fields
+-- named and writes the rest back as they were read (no second read), so a PUT never nulls a
+-- field this script did not mean to touch.
 --
 -- Usage:
 --   fusebill --sandbox scripts/normalise_customers.lua              (built-in sandbox)
@@ -87,7 +88,7 @@ end
 -- First collect what needs doing, then write: updating while paging through a list that is
 -- sorted by a field we change could skip or repeat customers.
 local todo, checked = {}, 0
-for c in fb.customers:list { query = opts.query, page_size = 500 } do
+for c in fb.customers:list { query = opts.query } do
   if checked >= opts.limit then break end
   checked = checked + 1
   local changes = changes_for(c)
@@ -102,7 +103,7 @@ for _, t in ipairs(todo) do
   local fields = {}
   for f in pairs(t.changes) do fields[#fields + 1] = f end
   table.sort(fields)
-  local result, err = fb.customers:update(c.id, t.changes)
+  local result, err = fb.customers:update(c, t.changes)
   if result then
     changed = changed + 1
     if not opts.quiet then

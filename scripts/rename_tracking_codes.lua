@@ -9,8 +9,9 @@
 -- The whole file is read (and a malformed one refused) before anything is renamed.
 --
 -- Each row looks the code up (sales_tracking_codes:list{type=, code=}) and renames it with
--- sales_tracking_codes:update(id, {name = ...}), which writes back the code's other fields as
--- they were. Retired codes can be renamed too. Rows already carrying the new name are skipped.
+-- sales_tracking_codes:update(code, {name = ...}), given the code the lookup found: it writes
+-- back the code's other fields as they were read, with no second read. Retired codes can be
+-- renamed too. Rows already carrying the new name are skipped.
 --
 -- Usage:
 --   fusebill --sandbox scripts/rename_tracking_codes.lua [file.csv]
@@ -85,7 +86,7 @@ for _, row in ipairs(rows) do
     unchanged = unchanged + 1
     print(string.format("line %d: %s: already named %q", row.line, label, row.name))
   else
-    local ok, uerr = fb.sales_tracking_codes:update(code.id, { name = row.name })
+    local ok, uerr = fb.sales_tracking_codes:update(code, { name = row.name })
     if ok then
       renamed = renamed + 1
       print(string.format("line %d: %s (id %d): %q -> %q", row.line, label, code.id,

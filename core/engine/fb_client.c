@@ -284,6 +284,30 @@ static int client_last_meta(lua_State *L) {
   return 1;
 }
 
+void fb_client_keep_meta(lua_State *L, int client, int meta) {
+  client = lua_absindex(L, client);
+  meta = lua_absindex(L, meta);
+  lua_getiuservalue(L, client, 1);
+  lua_pushthread(L);
+  lua_pushvalue(L, meta);
+  lua_rawset(L, -3);
+  lua_getfield(L, LUA_REGISTRYINDEX, FB_LAST_META_KEY);
+  lua_pushthread(L);
+  lua_pushvalue(L, meta);
+  lua_rawset(L, -3);
+  lua_pop(L, 2);
+}
+
+/* client:set_last_meta(meta): meta becomes the running coroutine's last, as a
+ * request's would; for a call answered without one (an update that changes
+ * nothing sends nothing, and says so in its meta). */
+static int client_set_last_meta(lua_State *L) {
+  fb_client_check(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  fb_client_keep_meta(L, 1, 2);
+  return 0;
+}
+
 /* core.last_meta([co]): the same for the last call of co through any client (the
  * bulk runner reads an item's attempts from it) */
 static int core_last_meta(lua_State *L) {
@@ -306,6 +330,7 @@ static const luaL_Reg client_methods[] = {
   {"request", fb_request},
   {"options", client_options},
   {"last_meta", client_last_meta},
+  {"set_last_meta", client_set_last_meta},
   {"close", client_close},
   {NULL, NULL}
 };

@@ -40,6 +40,9 @@ fb_client *fb_client_check(lua_State *L, int idx);
  * close() calls it, and so does the last call to end after a close(). */
 void fb_client_release(fb_client *cl);
 
+/* Keeps the table at index meta as the running coroutine's last meta, for the
+ * client at index client (client:last_meta()) and for any (core.last_meta(co)). */
+void fb_client_keep_meta(lua_State *L, int client, int meta);
 /* Pushes s[0..len) with every occurrence of the client's key replaced by
  * "[redacted]": what a server sends back can echo the key, and an error or a
  * message must never show it. */

@@ -4,11 +4,20 @@
  * transfers of other (suspended) coroutines make progress meanwhile, and their
  * waits land on the ready list for core.wait() to hand back. A managed
  * coroutine starts its wait and yields core.WAIT instead, so a scheduler can
- * keep many requests in flight on one thread. */
+ * keep many requests in flight on one thread.
+ *
+ * A task (core.spawn) is a managed coroutine that no scheduler owns: the loop
+ * resumes it itself whenever its wait is over, whoever is driving the loop at
+ * that moment (a blocking call, a join, core.wait). That is how a list fetches
+ * its next page while the current one is worked, in a plain loop of blocking
+ * calls and inside fusebill.each alike. Tasks are resumed with lua_resume after
+ * curl has returned, never from a curl callback, so an error in one ends that
+ * task and unwinds through no C frame of ours or libcurl's. */
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <lauxlib.h>
@@ -17,6 +26,8 @@
 
 #define LOOP_KEY    "fusebill.loop"
 #define MANAGED_KEY "fusebill.managed"
+#define TASKS_KEY   "fusebill.tasks"     /* running tasks: coroutine (light userdata) -> task */
+#define TASK_MT     "fusebill.task"
 #define POOL_MAX 32
 /* Blocking waits wake at least this often to notice fb_interrupt(). */
 #define INTERRUPT_POLL 0.2
@@ -32,6 +43,7 @@ struct fb_loop {
   unsigned long owners;    /* owner tags handed out so far */
   fb_stats stats;
   uint64_t rng;
+  int tasks;               /* tasks running: none, and the loop skips looking for them */
 };
 
 static volatile sig_atomic_t interrupt_flag;
@@ -224,6 +236,8 @@ static void run_once(fb_loop *loop, double max_wait) {
   }
 }
 
+static void resume_tasks(lua_State *L, fb_loop *loop);
+
 void fb_loop_block(lua_State *L, fb_loop *loop, fb_wait *w) {
   while (!w->done) {
     if (fb_interrupted()) {
@@ -232,6 +246,7 @@ void fb_loop_block(lua_State *L, fb_loop *loop, fb_wait *w) {
       luaL_error(L, "interrupted");
     }
     run_once(loop, INTERRUPT_POLL);
+    resume_tasks(L, loop);
   }
 }
 
@@ -268,6 +283,7 @@ static int core_wait(lua_State *L) {
   double timeout = luaL_optnumber(L, 1, 1.0);
   double deadline = fb_now() + timeout;
   for (;;) {
+    resume_tasks(L, loop);
     if (loop->ready.next != &loop->ready) break;
     if (fb_interrupted()) {
       fb_clear_interrupt();
@@ -324,6 +340,189 @@ static int core_sleep(lua_State *L) {
   return 0;
 }
 
+/* ---- Lua: core.spawn, task:join ------------------------------------------ */
+
+/* A task: uservalue 1 is its coroutine, 2 its results once it has ended
+ * ({ n =, true, values... } or { n = 2, false, error }). */
+typedef struct fb_task {
+  fb_wait join;  /* the joiner's wait, finished when the task ends */
+  fb_loop *loop;
+  lua_State *co;
+  int done;
+} fb_task;
+
+/* Forgets a task that has ended: it is no longer managed nor looked for. */
+static void task_unregister(lua_State *L, fb_task *task) {
+  lua_getfield(L, LUA_REGISTRYINDEX, MANAGED_KEY);
+  lua_pushnil(L);
+  lua_rawsetp(L, -2, task->co);
+  lua_getfield(L, LUA_REGISTRYINDEX, TASKS_KEY);
+  lua_pushnil(L);
+  lua_rawsetp(L, -2, task->co);
+  lua_pop(L, 2);
+  task->loop->tasks--;
+}
+
+/* The task at index t has ended with status st and nres values (or the error)
+ * on its coroutine's stack: keep them for join, and wake the joiner. */
+static void task_end(lua_State *L, int t, int st, int nres) {
+  fb_task *task = lua_touserdata(L, t);
+  lua_State *co = task->co;
+  if (st != LUA_OK) nres = 1;       /* the error object */
+  luaL_checkstack(L, nres + 3, "task results");
+  lua_createtable(L, nres + 1, 1);
+  int res = lua_gettop(L);
+  lua_pushboolean(L, st == LUA_OK);
+  lua_rawseti(L, res, 1);
+  lua_xmove(co, L, nres);
+  for (int i = nres; i >= 1; i--) lua_rawseti(L, res, i + 1);
+  lua_pushinteger(L, nres + 1);
+  lua_setfield(L, res, "n");
+  lua_setiuservalue(L, t, 2);
+  /* An error leaves the coroutine's to-be-closed values (a call in flight)
+   * open: close them now rather than when the collector finds them. */
+  if (st != LUA_OK) lua_resetthread(co);
+  task->done = 1;
+  task_unregister(L, task);
+  if (task->join.list == IN_PENDING) finish(task->loop, &task->join);
+}
+
+/* Resumes the task at index t until it waits (yields core.WAIT) or ends. */
+static void task_resume(lua_State *L, int t, int nargs) {
+  fb_task *task = lua_touserdata(L, t);
+  lua_State *co = task->co;
+  for (;;) {
+    int nres;
+    int st = lua_resume(co, L, nargs, &nres);
+    nargs = 0;
+    if (st != LUA_YIELD) {
+      task_end(L, t, st, nres);
+      return;
+    }
+    int waiting = nres == 1 && lua_touserdata(co, -1) == &wait_token;
+    lua_pop(co, nres);
+    if (waiting) return;
+    /* any other yield (a stray coroutine.yield): nobody else would resume it */
+  }
+}
+
+/* Resumes every task whose wait is over. Called by whoever drives the loop,
+ * after run_once, with curl idle. */
+static void resume_tasks(lua_State *L, fb_loop *loop) {
+  if (loop->tasks == 0 || loop->ready.next == &loop->ready) return;
+  luaL_checkstack(L, 4, "resuming tasks");
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, TASKS_KEY);
+  int tasks = lua_gettop(L);
+  fb_wait *w = loop->ready.next;
+  while (w != &loop->ready) {
+    if (lua_rawgetp(L, tasks, w->co) != LUA_TUSERDATA) {
+      lua_pop(L, 1);
+      w = w->next;
+      continue;
+    }
+    list_unlink(w);
+    if (lua_status(w->co) == LUA_YIELD) task_resume(L, lua_gettop(L), 0);
+    lua_settop(L, tasks);
+    w = loop->ready.next;   /* the task may have changed the list: start again */
+  }
+  lua_settop(L, top);
+}
+
+/* core.spawn(fn, ...) -> task: runs fn(...) in a new managed coroutine at once,
+ * up to its first wait; from then on the loop resumes it. */
+static int core_spawn(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  int nargs = lua_gettop(L) - 1;
+  fb_loop *loop = fb_loop_get(L);
+  luaL_checkstack(L, nargs + 4, "spawn");
+  fb_task *task = lua_newuserdatauv(L, sizeof *task, 2);
+  memset(task, 0, sizeof *task);
+  task->loop = loop;
+  luaL_setmetatable(L, TASK_MT);
+  int t = lua_gettop(L);
+  lua_State *co = lua_newthread(L);
+  task->co = co;
+  lua_getfield(L, LUA_REGISTRYINDEX, MANAGED_KEY);
+  lua_pushvalue(L, -2);
+  lua_rawsetp(L, -2, co);
+  lua_pop(L, 1);
+  lua_setiuservalue(L, t, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, TASKS_KEY);
+  lua_pushvalue(L, t);
+  lua_rawsetp(L, -2, co);
+  lua_pop(L, 1);
+  loop->tasks++;
+  for (int i = 1; i <= nargs + 1; i++) lua_pushvalue(L, i);
+  lua_xmove(L, co, nargs + 1);
+  task_resume(L, t, nargs);
+  lua_settop(L, t);
+  return 1;
+}
+
+static int task_results(lua_State *L, int t) {
+  lua_getiuservalue(L, t, 2);
+  int res = lua_gettop(L);
+  lua_getfield(L, res, "n");
+  int n = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  luaL_checkstack(L, n, "task results");
+  for (int i = 1; i <= n; i++) lua_rawgeti(L, res, i);
+  return n;
+}
+
+static int join_done(lua_State *L, int status, lua_KContext ctx) {
+  (void)status; (void)ctx;
+  lua_settop(L, 1);
+  fb_task *task = lua_touserdata(L, 1);
+  if (!task->done) return fb_loop_yield(L, &task->join, 0, join_done);  /* resumed too early */
+  return task_results(L, 1);
+}
+
+/* task:join() -> true, fn's results | false, error: waits for the task to end
+ * (yields when managed, else drives the loop, interruptibly). */
+static int task_join(lua_State *L) {
+  fb_task *task = luaL_checkudata(L, 1, TASK_MT);
+  lua_settop(L, 1);
+  if (task->done) return task_results(L, 1);
+  if (task->join.list != 0) return luaL_error(L, "fusebill: a task is already being joined");
+  task->join.easy = NULL;
+  task->join.co = NULL;
+  task->join.deadline = fb_now() + 1e9;  /* no timeout: task_end finishes it */
+  fb_loop_start(task->loop, &task->join);
+  if (fb_loop_is_managed(L)) return fb_loop_yield(L, &task->join, 0, join_done);
+  fb_loop_block(L, task->loop, &task->join);
+  return task_results(L, 1);
+}
+
+static int task_is_done(lua_State *L) {
+  fb_task *task = luaL_checkudata(L, 1, TASK_MT);
+  lua_pushboolean(L, task->done);
+  return 1;
+}
+
+static int task_gc(lua_State *L) {
+  fb_task *task = lua_touserdata(L, 1);
+  fb_loop_cancel(task->loop, &task->join);
+  return 0;
+}
+
+static void task_open(lua_State *L) {
+  if (luaL_newmetatable(L, TASK_MT)) {
+    static const luaL_Reg methods[] = { {"join", task_join}, {"done", task_is_done}, {NULL, NULL} };
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, task_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, TASKS_KEY) != LUA_TTABLE) {
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, TASKS_KEY);
+  }
+  lua_pop(L, 1);
+}
+
 void fb_loop_open(lua_State *L) {
   fb_loop_get(L);
   if (lua_getfield(L, LUA_REGISTRYINDEX, MANAGED_KEY) != LUA_TTABLE) {
@@ -342,6 +541,9 @@ void fb_loop_open(lua_State *L) {
   lua_setfield(L, -2, "wait");
   lua_pushcfunction(L, core_sleep);
   lua_setfield(L, -2, "sleep");
+  task_open(L);
+  lua_pushcfunction(L, core_spawn);
+  lua_setfield(L, -2, "spawn");
   lua_pushlightuserdata(L, &wait_token);
   lua_setfield(L, -2, "WAIT");
 }

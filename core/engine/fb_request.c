@@ -309,14 +309,7 @@ static void push_meta(lua_State *L, const fb_call *c) {
  * the value alone, so `local v, err = ...; if err then` means what it says. */
 static void keep_meta(lua_State *L) {
   int meta = lua_gettop(L);
-  lua_getiuservalue(L, 1, 1);
-  lua_pushthread(L);
-  lua_pushvalue(L, meta);
-  lua_rawset(L, -3);
-  lua_getfield(L, LUA_REGISTRYINDEX, FB_LAST_META_KEY);
-  lua_pushthread(L);
-  lua_pushvalue(L, meta);
-  lua_rawset(L, -3);
+  fb_client_keep_meta(L, 1, meta);
   lua_settop(L, meta - 1);
 }
 

@@ -35,6 +35,8 @@ typedef struct sbx_options {
   const char *public_url;    /* base for `uri` fields, e.g. "https://secure.fusebill.com/v1" */
   int status_via_put;        /* 1: PUT may move customers into/out of Hold and Cancelled */
   size_t max_body;           /* request body cap in bytes, default 1 MiB (413 above) */
+  long max_query_length;     /* longest query string in bytes, as IIS's maxQueryString (default
+                                2048; longer gets IIS's 404); 0 = no limit */
   const char *reset_format;  /* how X-Rate-Limit-Reset-* is written: iso, iso_ms (default), epoch,
                                 epoch_ms, delta, rfc1123 */
   double clock_skew;         /* seconds the server's clock is ahead (negative: behind) */

@@ -20,6 +20,7 @@ void sbx_options_init(sbx_options *o) {
   o->fault_seed = 1;
   o->hang_ms = 30000;
   o->max_body = 1024 * 1024;
+  o->max_query_length = 2048;
   o->idle_timeout = 15;
 }
 
@@ -44,6 +45,7 @@ const char *sbx_usage(void) {
     "  --public-url URL      base of `uri` fields (default: scheme://Host-header/v1)\n"
     "  --status-via-put      allow PUT /v1/customers to move customers into/out of Hold and Cancelled\n"
     "  --max-body BYTES      request body cap (default 1048576; larger gets 413)\n"
+    "  --max-query-length BYTES  longest query string, as IIS's default (2048; longer gets IIS's 404); 0 = no limit\n"
     "  --reset-format F      X-Rate-Limit-Reset-* as iso, iso_ms (default), epoch, epoch_ms,\n"
     "                        delta (seconds from now) or rfc1123\n"
     "  --clock-skew SECONDS  run the server's clock ahead (or behind, negative) of this machine's:\n"
@@ -131,6 +133,7 @@ int sbx_parse_args(sbx_options *o, int argc, char **argv, char *err, size_t errl
     else if (FLAG("--public-url")) { NEED(); o->public_url = v; }
     else if (FLAG("--status-via-put")) o->status_via_put = 1;
     else if (FLAG("--max-body")) { long n; NUM(n); o->max_body = (size_t)n; }
+    else if (FLAG("--max-query-length")) NUM(o->max_query_length);
     else if (FLAG("--quiet")) o->quiet = 1;
     else if (FLAG("--reset-format")) { NEED(); o->reset_format = v; }
     else if (FLAG("--clock-skew")) {

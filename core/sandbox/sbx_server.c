@@ -37,6 +37,8 @@ struct sbx_server {
 typedef struct req {
   char *body;
   size_t len, cap;
+  char *query;   /* the query string as sent (after '?'), or NULL */
+  int started;   /* on_request has seen it */
   int too_big;
   int handled;   /* run_handler ran: a later call only answers (see on_request) */
   enum action action;
@@ -45,8 +47,9 @@ typedef struct req {
 } req;
 
 static const char PING_BODY[] = "{\"ok\":true}";
-/* The con_cls of every GET /_sandbox/ping: it needs no state of its own. */
-static req PING_REQUEST;
+/* The con_cls of every GET /_sandbox/ping: it needs no state of its own. A ping is
+ * PING_SEEN from its URI until on_request's first call, then PING_REQUEST. */
+static req PING_SEEN, PING_REQUEST;
 
 static void diag(const sbx_server *s, const char *msg) {
   if (!s->quiet) fprintf(stderr, "fusebill-sandbox: %s\n", msg);
@@ -237,6 +240,7 @@ static int lua_setup(sbx_server *s, const sbx_options *o, char *err, size_t errl
   set_str(L, "faults", o->faults);
   set_int(L, "fault_seed", o->fault_seed);
   set_int(L, "hang_ms", o->hang_ms);
+  set_int(L, "max_query_length", o->max_query_length);
   set_str(L, "log_file", o->log_file);
   set_str(L, "public_url", o->public_url);
   set_str(L, "scheme", o->tls_cert ? "https" : "http");
@@ -356,7 +360,8 @@ static double run_handler(sbx_server *s, struct MHD_Connection *c, const char *u
   const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
   if (host) lua_pushstring(L, host); else lua_pushnil(L);
   lua_pushboolean(L, is_loopback(c));
-  if (lua_pcall(L, 7, 5, 1) != LUA_OK) {
+  if (r->query) lua_pushstring(L, r->query); else lua_pushnil(L);
+  if (lua_pcall(L, 8, 5, 1) != LUA_OK) {
     diag(s, lua_tostring(L, -1) ? lua_tostring(L, -1) : "Lua error");
     r->status = 500;
     r->resp = plain_error();
@@ -427,18 +432,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   sbx_server *s = cls;
   req *r = *con_cls;
   (void)version;
-  if (!r) {
+  if (!r) return MHD_NO;   /* on_uri could not allocate it */
+  if (r == &PING_SEEN) {
     /* The benchmark baseline: a fixed body straight from C, no Lua, no allocation.
      * Answered on the next call, once the request is read: a response queued on the
      * first call makes MHD close the connection, and wrk would measure reconnecting. */
-    if (strcmp(url, "/_sandbox/ping") == 0 && strcmp(method, "GET") == 0) {
+    if (strcmp(method, "GET") == 0) {
       *con_cls = &PING_REQUEST;
       return MHD_YES;
     }
-    r = calloc(1, sizeof *r);
-    if (!r) return MHD_NO;
+    if (!(r = calloc(1, sizeof *r))) return MHD_NO;   /* another method: Lua answers */
     *con_cls = r;
-    return MHD_YES;
   }
   if (r == &PING_REQUEST) {
     if (*upload_size) {  /* a body nobody asked for: drop it */
@@ -446,6 +450,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       return MHD_YES;
     }
     return MHD_queue_response(c, MHD_HTTP_OK, s->ping);
+  }
+  if (!r->started) {
+    r->started = 1;
+    return MHD_YES;
   }
   /* Resumed by the timer, or called again because the answer could not be queued:
    * MHD_queue_response during MHD_stop_daemon returns MHD_YES without queueing, and
@@ -488,11 +496,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   return finish(c, r);
 }
 
+/* MHD's first sight of a request: its URI as sent, query included, which is what IIS
+ * measures against its maxQueryString. The value returned becomes the request's con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+  (void)cls; (void)c;
+  if (strcmp(uri, "/_sandbox/ping") == 0) return &PING_SEEN;
+  req *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  const char *q = strchr(uri, '?');
+  if (q && !(r->query = strdup(q + 1))) {
+    free(r);
+    return NULL;
+  }
+  return r;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode code) {
   req *r = *con_cls;
   (void)cls;
-  if (!r || r == &PING_REQUEST) {
+  if (!r || r == &PING_REQUEST || r == &PING_SEEN) {
     *con_cls = NULL;
     return;
   }
@@ -504,6 +527,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   }
   if (r->resp) MHD_destroy_response(r->resp);
   free(r->body);
+  free(r->query);
   free(r);
   *con_cls = NULL;
 }
@@ -617,6 +641,7 @@ sbx_server *sbx_start(const sbx_options *o, char *err, size_t errlen) {
   s->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
                                MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                               MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                                MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout ? o->idle_timeout : 15u,
                                MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
                                MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : tls_opts + 2,

@@ -78,6 +78,10 @@ local function finish_summary(run)
   s.requests = (stats1.requests or 0) - (stats0.requests or 0)
   s.attempts = (stats1.attempts or 0) - (stats0.attempts or 0)
   s.writes = (stats1.writes or 0) - (stats0.writes or 0)
+  s.reads = (stats1.reads or 0) - (stats0.reads or 0)
+  s.lists = (stats1.lists or 0) - (stats0.lists or 0)
+  -- what the account paid for each change made (nil when none was made)
+  s.requests_per_change = s.writes > 0 and s.requests / s.writes or nil
   s.rate = s.elapsed > 0 and s.processed / s.elapsed or 0
   s.request_rate = s.elapsed > 0 and s.requests / s.elapsed or 0
   if run.dry_run or run.would.items > 0 then
@@ -132,7 +136,7 @@ function bulk.each(items, opts, fn)
   run.stats0 = core.stats and core.stats() or {}
   run.t_start = run.now()
   run.summary = {
-    succeeded = 0, failed = 0, skipped = 0, skipped_journal = 0, skipped_failed = 0, processed = 0,
+    succeeded = 0, unchanged = 0, failed = 0, skipped = 0, skipped_journal = 0, skipped_failed = 0, processed = 0,
     errors = {}, dry_run = run.dry_run, journal = run.journal_path, report = opts.report, limit = opts.limit,
     plan = run.plan,
   }
@@ -153,6 +157,7 @@ function bulk.each(items, opts, fn)
     end
   end
   local unobserve = outcome.watch_diffs(run)
+  local unwatch_costs = outcome.watch_costs(run)
   local unwatch = run.journal and not run.dry_run and journaling.watch(run) or function() end
 
   -- Two pcalls, because of Ctrl-C: the engine's wait raises "interrupted", and the host's
@@ -172,6 +177,7 @@ function bulk.each(items, opts, fn)
   bulk._active = bulk._active - 1
 
   unobserve()
+  unwatch_costs()
   unwatch()
   run.progress:finish()
   if run.report then run.report:close() end

@@ -130,17 +130,8 @@ end
 -- Observers: fusebill.each installs one for the duration of a run. A dry-run edit calls
 -- diff.notify(changes, label, info) after computing its diff; each observer gets the same
 -- arguments. Returns the number of observers told (0 when no run is collecting).
-local observers = {}
-
-function diff.observe(fn)
-  if type(fn) ~= "function" then error("diff.observe: function expected", 2) end
-  observers[#observers + 1] = fn
-  return function()
-    for i = #observers, 1, -1 do
-      if observers[i] == fn then table.remove(observers, i) end
-    end
-  end
-end
+local observers
+observers, diff.observe = require("fusebill.observers").new("diff.observe")
 
 function diff.notify(changes, label, info)
   local n = 0

@@ -2,7 +2,8 @@
 -- is done and `fusebill -m undo` can put every record back.
 --
 --   local j = assert(journal.open("run.journal", { secrets = { api_key }, scope = "1" }))
---   j:status(key, input)          -> "ok" | "failed" | "skipped" | nil, same_input (last record wins)
+--   j:status(key, input)          -> "ok" | "unchanged" | "failed" | "skipped" | nil, same_input
+--                                   (last record wins)
 --   j:record(key, outcome, message, extra)          -> true | nil, err   (extra.input: input digest)
 --   j:record_write(key, w)                          -> true | nil, err   (one write, see below)
 --   j:write_done(key, resource, id, change)         -> after-state | nil (that change was made)
@@ -174,8 +175,9 @@ local function write_value(offset, change)
   return (offset << 24) | (digest_int(change) & 0xFFFFFF)
 end
 
-local STATUS = { ok = 1, skipped = 2, failed = 3 }
-local STATUS_NAME = { "ok", "skipped", "failed" }
+-- two bits of an item's index value; an outcome this version does not know counts as failed
+local STATUS = { unchanged = 0, ok = 1, skipped = 2, failed = 3 }
+local STATUS_NAME = { [0] = "unchanged", "ok", "skipped", "failed" }
 
 -- ---- reading ---------------------------------------------------------------------------
 
@@ -522,7 +524,7 @@ function journal:event(name, fields)
   return self:_append(table.concat(parts))
 end
 
--- outcome: "ok" | "failed" | "skipped". message: error text (redacted here). extra: input (the
+-- outcome: "ok" | "unchanged" | "failed" | "skipped". message: error text (redacted here). extra: input (the
 -- item's digest), attempts, traceback (redacted), elapsed.
 function journal:record(key, outcome, message, extra)
   extra = extra or {}

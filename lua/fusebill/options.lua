@@ -1,6 +1,7 @@
 -- Every option table of the library, and the one checker they all go through:
 -- fusebill.new and the host's configuration ("client"), retry policies ("retry"),
--- fusebill.each ("each"), the list calls ("list.customers", ...) and fusebill.csv
+-- fusebill.each ("each"), the list calls ("list.customers", ...), the calls' own
+-- options (update's "update", edit's "edit", get_many's "get_many") and fusebill.csv
 -- ("csv.read", "csv.write").
 --
 --   options.check(group, t, where, level)   raises on the first problem; level as error()'s,
@@ -132,6 +133,8 @@ local EACH = {
 }
 
 local PAGE_SIZE = { rule = positive_whole, expect = "a whole number >= 1" }
+-- enough for one id in a customers query (about 60 bytes), with room to spare
+local QUERY_LENGTH = { rule = function(v) return whole(v) and v >= 256 end, expect = "a whole number of bytes >= 256" }
 local PAGE = { rule = nonneg_whole, expect = "a whole number >= 0 (the first page is 0)" }
 local ID = { rule = M.is_id, expect = "an id (a positive whole number or a string of digits)" }
 
@@ -148,6 +151,9 @@ M.groups = {
   ["csv.read"] = { header = { rule = "boolean" }, name = { rule = "string" } },
   ["csv.write"] = { columns = { rule = "table", expect = "an array of column names" }, header = { rule = "boolean" },
                     bom = { rule = "boolean" }, crlf = { rule = "boolean" }, name = { rule = "string" } },
+  update = { fresh = { rule = "boolean" } },
+  edit = { skip_unchanged = { rule = "boolean" } },
+  get_many = { max_query_length = QUERY_LENGTH },
 }
 
 local function shown(v)

@@ -1,11 +1,14 @@
 -- Per-item report of a bulk run, and the end-of-run summary text.
 --
 --   local r = assert(report.open("out.csv"))   -- or "out.jsonl"; opts.columns: the input's columns
---   r:row({ key = 7, outcome = "failed", attempts = 3, error = "...", elapsed = 0.41 }, item)
+--   r:row({ key = 7, outcome = "failed", attempts = 3, error = "...", elapsed = 0.41,
+--           lists = 0, reads = 1, writes = 0 }, item)
+--     lists, reads, writes: the requests the item cost (its fn's, and the list requests the
+--     items iterator sent to produce it), which add up to the run's in the summary
 --   r:close()
 --   report.summary_text(summary) -> multi-line string for stderr
 --
--- A row is the run's number, our columns (key, outcome, attempts, error, elapsed), then the
+-- A row is the run's number, our columns (key, outcome, attempts, error, elapsed, lists, reads, writes), then the
 -- item's own columns (a CSV row's fields, a record's scalar fields: the first item's, sorted,
 -- or opts.columns; an item that is not a table is one column, "item"), so a report of failures
 -- can be fixed and fed back as input. Rows are written as items finish (in completion order),
@@ -19,7 +22,7 @@ report.__index = report
 
 local json = require "fusebill.json"
 
-report.columns = { "run", "key", "outcome", "attempts", "error", "elapsed" }
+report.columns = { "run", "key", "outcome", "attempts", "error", "elapsed", "lists", "reads", "writes" }
 local OURS = {}
 for _, c in ipairs(report.columns) do OURS[c] = true end
 
@@ -183,8 +186,14 @@ function report.summary_text(s)
   local label = s.plan and "plan" or s.dry_run and "dry run" or "bulk run"
   lines[#lines + 1] = string.format("%s: %d item%s in %s, %.1f items/s, %.1f requests/s",
     label, s.processed, s.processed == 1 and "" or "s", duration(s.elapsed), s.rate or 0, s.request_rate or 0)
-  lines[#lines + 1] = string.format("  succeeded %d  failed %d  skipped %d  retries %d  429s %d",
-    s.succeeded, s.failed, s.skipped, s.retries or 0, s.throttled or 0)
+  lines[#lines + 1] = string.format("  succeeded %d%s  failed %d  skipped %d  retries %d  429s %d",
+    s.succeeded, (s.unchanged or 0) > 0 and string.format("  unchanged %d", s.unchanged) or "",
+    s.failed, s.skipped, s.retries or 0, s.throttled or 0)
+  if s.requests then
+    lines[#lines + 1] = string.format("  requests %d: %d list, %d read, %d write%s", s.requests, s.lists or 0,
+      s.reads or 0, s.writes or 0,
+      s.requests_per_change and string.format("; %.3f per changed edit", s.requests_per_change) or "")
+  end
   if (s.skipped_journal or 0) > 0 then
     lines[#lines + 1] = string.format("  skipped %d item%s already done in journal %s%s",
       s.skipped_journal, s.skipped_journal == 1 and "" or "s", s.journal or "?",

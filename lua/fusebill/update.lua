@@ -11,6 +11,9 @@
 --   (body as json.prepare gives it). A customer PUT replaces the object: a writable field
 --   the body omits becomes null (exactly the accident dry run exists to show); system
 --   fields keep their value, and so does a keep_if_omitted field the body leaves out.
+-- unchanged(before, after): whether after (as would_be gives it) holds what before holds,
+--   field by field as a dry run compares them: nested objects included, lists whole, null
+--   and absent alike, 7 and 7.0 alike. An update or edit for which it is true sends nothing.
 -- report(before, after, label, info): the changes (fusebill.diff), told to a running
 --   fusebill.each and printed to stderr.
 
@@ -134,6 +137,10 @@ function M.would_be(schema, current, body)
     if v ~= nil or schema.omitted_become_null then after[f] = v end
   end
   return after
+end
+
+function M.unchanged(before, after)
+  return #diff.compute(before, after) == 0
 end
 
 -- Computes the changes, tells a running fusebill.each (diff.notify) and writes the

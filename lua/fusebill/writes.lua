@@ -13,13 +13,18 @@
 --       item already made this change (update asks before it reads)
 --   writes.recovered(r, id, before, body, after, intent): a write found made, by a run killed
 --       before it could say so (apply and undo, see host/tools)
+--   writes.send(r, json) -> what the PUT returns: the request itself, counted by fusebill.cost;
+--       put sends through it, and so do handlers that send
 --   writes.observe(watch) -> a function that stops watching
 --       watch(co) -> the handler for writes made in coroutine co, or nil (not mine). A handler
 --       is a table of functions put, and optionally done and recovered, taking the arguments
 --       above. The last watcher to start is asked first (an each() inside another's item).
+local cost = require "fusebill.cost"
+
 local writes = {}
 
-local watchers = {}
+local watchers
+watchers, writes.observe = require("fusebill.observers").new("writes.observe")
 
 local function handler()
   local co = coroutine.running()
@@ -30,26 +35,21 @@ local function handler()
   return nil
 end
 
-function writes.observe(watch)
-  if type(watch) ~= "function" then error("writes.observe: function expected", 2) end
-  watchers[#watchers + 1] = watch
-  return function()
-    for i = #watchers, 1, -1 do
-      if watchers[i] == watch then table.remove(watchers, i) end
-    end
-  end
-end
-
 -- For handlers: the record before the write, as given, or read now (a plain edit).
 function writes.before(r, id, before)
   if before ~= nil then return before end
   return r:get(id)
 end
 
+function writes.send(r, json)
+  cost.note("write")
+  return r.client:request("PUT", r.put_path, json)
+end
+
 function writes.put(r, id, before, body, json, intent)
   local h = watchers[1] and handler()
   if h then return h.put(r, id, before, body, json, intent) end
-  return r.client:request("PUT", r.put_path, json)
+  return writes.send(r, json)
 end
 
 function writes.done(r, id, intent)

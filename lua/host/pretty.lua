@@ -69,18 +69,22 @@ local function function_names()
   return names
 end
 
--- customers:list for an iterator the fusebill library made, else nil.
+-- customers:list for an iterator the fusebill library made (a list's is a callable table),
+-- else nil.
 local function iterator_label(f)
   local resources = package.loaded["fusebill.resources"]
   local iterators = type(resources) == "table" and resources.iterators
   return type(iterators) == "table" and iterators[f] or nil
 end
 
+local function describe_iterator(label)
+  local args = label:find(":list$") and "{...}" or "(ids)"
+  return ("<iterator from %s: for item in fb.%s%s do ... end>"):format(label, label, args)
+end
+
 local function describe_function(f, o)
   local label = iterator_label(f)
-  if label then
-    return ("<iterator from %s: for item in fb.%s{...} do ... end>"):format(label, label)
-  end
+  if label then return describe_iterator(label) end
   o.names = o.names or function_names()
   local name, info = o.names[f], debug.getinfo(f, "Su")
   if info.what == "C" then
@@ -208,7 +212,11 @@ function format_value(v, o, depth, path)
   if is_error(v) then return format_error(v, o, depth, path) end
   local s = scalar(v, o)
   if s then return s end
-  if type(v) == "table" then return format_table(v, o, depth, path) end
+  if type(v) == "table" then
+    local label = iterator_label(v)
+    if label then return describe_iterator(label) end
+    return format_table(v, o, depth, path)
+  end
   return tostring(v)
 end
 

@@ -9,7 +9,7 @@
 --   DELETE /_sandbox/log                  clear the request log
 --   POST   /_sandbox/faults {spec, seed?} replace the fault spec (and seed)
 --   POST   /_sandbox/limits {rate_limit?, daily_limit?, latency?, hang_ms?, status_via_put?,
---                            reset_format?, clock_skew?}
+--                            reset_format?, clock_skew?, max_query_length?}
 --   GET    /_sandbox/config               the effective configuration (never the key)
 -- A body with an unknown field, a value of the wrong type or out of range (a data set of
 -- 1e8 customers would take the machine's memory) gets a 400 naming the field; nothing changes.
@@ -64,7 +64,8 @@ local SHAPES = {
   faults = { spec = one_of("string", "null"), seed = seed_rule },
   limits = { rate_limit = one_of("string", "number"), daily_limit = one_of("string", "number"),
              latency = one_of("string", "number", "null"), hang_ms = whole(0, 3600000),
-             status_via_put = one_of("boolean"), reset_format = one_of("string"), clock_skew = one_of("number") },
+             status_via_put = one_of("boolean"), reset_format = one_of("string"), clock_skew = one_of("number"),
+             max_query_length = whole(0, 1 << 20) },
 }
 
 local function describe(v)
@@ -136,6 +137,7 @@ function M.handle(server, S, method, path, query, body, loopback)
                     faults = S.faults.spec, fault_seed = S.faults.seed, hang_ms = S.cfg.hang_ms,
                     status_via_put = S.cfg.status_via_put, seed = S.cfg.seed,
                     reset_format = S.rl.format, clock_skew = S.skew,
+                    max_query_length = S.cfg.max_query_length,
                     public_url = S.cfg.public_url or util.null }
     end
     return 404, ("Unknown sandbox control call %s %s."):format(method, path)

@@ -10,12 +10,22 @@ local M = {}
 M.DEFAULT_PAGE_SIZE = 20
 M.MAX_PAGE_SIZE = 1000
 
+-- A range's end: a number, a date (2019-11-08, 2019-11-08T13:50:32...) or nothing.
+local function range_end(s)
+  return s == "" or tonumber(s) ~= nil or s:find("^%d%d%d%d%-%d%d%-%d%d") ~= nil
+end
+
+-- A predicate for one alternative of a clause, or nil and the reason it is refused.
 local function matcher(alt)
   if alt:lower() == "[empty]" then
     return function(v) return v == nil or v == null or v == "" end
   end
   local lo, hi = alt:match("^(.-)|(.-)$")
   if lo then
+    -- the reference gives ranges for dates and numbers only: no more here
+    if not (range_end(lo) and range_end(hi)) then
+      return nil, ("query: '%s': a range (from|to) takes numbers or dates."):format(alt)
+    end
     local nlo, nhi = tonumber(lo), tonumber(hi)
     local numeric = (lo == "" or nlo) and (hi == "" or nhi)
     return function(v)
@@ -53,7 +63,15 @@ function M.filter(query, fields)
     local f = fields[name:lower()]
     if not f then return nil, ("query: unknown field %s."):format(name) end
     local alts = {}
-    for alt in (value .. ","):gmatch("([^,]*),") do alts[#alts + 1] = matcher(alt) end
+    for alt in (value .. ","):gmatch("([^,]*),") do
+      local m, merr = matcher(alt)
+      if not m then return nil, merr end
+      alts[#alts + 1] = m
+    end
+    -- a set of values or one range, as the reference has them; not the two in one clause
+    if #alts > 1 and value:find("|", 1, true) then
+      return nil, ("query: '%s': a range (from|to) cannot be one of a set of values."):format(clause)
+    end
     clauses[#clauses + 1] = { get = f.get, alts = alts }
   end
   return function(rec)

@@ -1,6 +1,7 @@
 -- The request log: what happened to every API request (never its headers, so never
 -- the key). Kept in memory (the newest MAX entries) and optionally appended to a file
 -- as JSON lines. Entry: {seq, time, method, path, query, status, fault, applied}
+-- query: the query string as sent (still escaped), absent when there was none.
 -- status 0 = no HTTP response was sent (reset, empty reply, hang);
 -- applied = true/false for writes (POST/PUT/DELETE), absent for reads.
 -- add() takes `time` as epoch seconds; it becomes ISO-8601 text (util.timestamp_ms) when

@@ -1,7 +1,8 @@
 -- Entry point of the sandbox's behaviour. core/sandbox/sbx_server.c calls init(config) once and
--- then handle(method, path, query, authorization, body, host, loopback) per request,
--- always under lua_pcall, from the one polling thread that owns this Lua state.
+-- then handle(method, path, query, authorization, body, host, loopback, query_string) per
+-- request, always under lua_pcall, from the one polling thread that owns this Lua state.
 --   body: the raw request body, nil when empty, false when it exceeded the size cap.
+--   query_string: the query as sent (after '?', still escaped), nil when there is none.
 -- handle returns: status, body, headers, action, delay_ms
 --   action: nil | "reset" (RST) | "empty" (close, no response) | "truncated" | "stale"
 --   delay_ms: hold the connection this long before acting (latency, hang)
@@ -55,6 +56,7 @@ function M.set_limits(t)
   if skew then S.skew = skew end
   if t.hang_ms ~= nil then S.cfg.hang_ms = t.hang_ms end
   if t.status_via_put ~= nil then S.cfg.status_via_put = t.status_via_put end
+  if t.max_query_length ~= nil then S.cfg.max_query_length = math.tointeger(t.max_query_length) end
   rate_limit.reset(S.rl)
 end
 
@@ -84,6 +86,7 @@ function M.init(cfg)
     public_url = cfg.public_url and cfg.public_url:gsub("/+$", "") or nil,
     scheme = cfg.scheme or "http",
     hang_ms = cfg.hang_ms or 30000,
+    max_query_length = cfg.max_query_length or 2048,
     seed = cfg.seed or 1,
     sizes = { customers = cfg.customers, codes = cfg.codes, items = cfg.items },
     quiet = cfg.quiet,
@@ -178,9 +181,27 @@ local function latency_ms(l, rnd)
   return l.min + rnd() * (l.max - l.min)
 end
 
-local function log(method, path, status, fault, applied, now)
-  reqlog.add(S.log, { time = now, method = method, path = path, status = status,
+local function log(method, path, status, fault, applied, now, query)
+  reqlog.add(S.log, { time = now, method = method, path = path, query = query, status = status,
                       fault = fault, applied = applied })
+end
+
+-- Fusebill runs on IIS, whose request filtering refuses a query string longer than its
+-- maxQueryString (2,048 bytes by default) before the API sees the request: a 404 (404.15
+-- in IIS's own log) with IIS's HTML page for remote clients, no API headers, not counted
+-- against the rate limit.
+local IIS_404 = '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" ' ..
+  '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\r\n<html xmlns="http://www.w3.org/1999/xhtml">\r\n' ..
+  '<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"/>\r\n' ..
+  '<title>404 - File or directory not found.</title>\r\n</head>\r\n<body>\r\n<div id="header"><h1>Server Error</h1></div>\r\n' ..
+  '<div id="content">\r\n <div class="content-container"><fieldset>\r\n' ..
+  '  <h2>404 - File or directory not found.</h2>\r\n' ..
+  '  <h3>The resource you are looking for might have been removed, had its name changed, or is temporarily ' ..
+  'unavailable.</h3>\r\n </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n'
+
+local function query_too_long(query_string)
+  local max = S.cfg.max_query_length
+  return query_string ~= nil and max > 0 and #query_string > max
 end
 
 local function run_route(method, path, query, body, host, now)
@@ -226,7 +247,7 @@ local function odd_answer(fault, method, path, auth, host, headers, applied, now
   return status, out, headers, nil, delay
 end
 
-function M.handle(method, path, query, auth, body, host, loopback)
+function M.handle(method, path, query, auth, body, host, loopback, query_string)
   -- the byte test first: most paths are API paths, and lowering each of them twice is not free
   if path:byte(2) == UNDERSCORE and (path:sub(1, 10):lower() == "/_sandbox/" or path:lower() == "/_sandbox") then
     return control.handle(M, S, method, path, query, body, loopback)
@@ -235,6 +256,11 @@ function M.handle(method, path, query, auth, body, host, loopback)
   local is_write = method ~= "GET" and method ~= "HEAD"
   local applied  -- false for writes until the handler succeeds; absent for reads
   if is_write then applied = false end
+  if query_too_long(query_string) then
+    log(method, path, 404, nil, applied, now, query_string)
+    return 404, IIS_404, { ["Content-Type"] = "text/html", Server = "Microsoft-IIS/10.0",
+                           Date = util.http_date(math.floor(now)) }, nil, 0
+  end
   local ast, amsg
   if router.under_v1(path) then ast, amsg = auth_check(auth) else ast, amsg = outside_v1(path) end
   local over, headers = rate_limit.check(S.rl, now, ast == nil)
@@ -242,11 +268,11 @@ function M.handle(method, path, query, auth, body, host, loopback)
   headers.Date = util.http_date(math.floor(now))
   local delay = latency_ms(S.latency, S.faults.rnd)
   if ast then
-    log(method, path, ast, nil, applied, now)
+    log(method, path, ast, nil, applied, now, query_string)
     return ast, util.envelope(ast, amsg), headers, nil, delay
   end
   if over then
-    log(method, path, 429, nil, applied, now)
+    log(method, path, 429, nil, applied, now, query_string)
     return 429, util.envelope(429, over), headers, nil, delay
   end
   local fault = faults.decide(S.faults, method, path)
@@ -254,23 +280,23 @@ function M.handle(method, path, query, auth, body, host, loopback)
   if fault and fault.before then
     local code = tonumber(kind:match("^(%d+)"))
     if kind == "hang" then
-      log(method, path, 0, kind, applied, now)
+      log(method, path, 0, kind, applied, now, query_string)
       return 0, "", headers, "empty", delay + S.cfg.hang_ms
     elseif kind == "reset-before" or kind == "empty" then
-      log(method, path, 0, kind, applied, now)
+      log(method, path, 0, kind, applied, now, query_string)
       return 0, "", headers, kind == "empty" and "empty" or "reset", delay
     elseif kind == "echo-key" or kind == "redirect" or kind == "huge" then
       return odd_answer(fault, method, path, auth, host, headers, applied, now, delay)
     elseif code == 429 then
       if kind == "429-retry-after" then headers["Retry-After"] = fault.retry_after end
-      log(method, path, 429, kind, applied, now)
+      log(method, path, 429, kind, applied, now, query_string)
       return 429, util.envelope(429, "Too many requests."), headers, nil, delay
     elseif kind:find("html", 1, true) then
       headers["Content-Type"] = "text/html; charset=utf-8"
-      log(method, path, code, kind, applied, now)
+      log(method, path, code, kind, applied, now, query_string)
       return code, HTML:format(code, REASONS[code], code, REASONS[code]), headers, nil, delay
     else
-      log(method, path, code, kind, applied, now)
+      log(method, path, code, kind, applied, now, query_string)
       return code, util.envelope(code, REASONS[code] .. " (injected fault)."), headers, nil, delay
     end
   end
@@ -300,7 +326,7 @@ function M.handle(method, path, query, auth, body, host, loopback)
     headers["Content-Type"] = JSON
     out = #out > 2 and out:sub(1, #out // 2) or '{"id":'
   end
-  log(method, path, status, kind, applied, now)
+  log(method, path, status, kind, applied, now, query_string)
   return status, out, headers, action, delay
 end
 

@@ -367,6 +367,32 @@ describe("fusebill.each (fake engine)", function()
     os.remove(path)
   end)
 
+  it("counts an item that wrote nothing and found its record as asked as unchanged, apart", function()
+    local cost = require "fusebill.cost"
+    local path, csv = tmpname(), tmpname() .. ".csv"
+    local function fn(item)
+      core.sleep(0.1)
+      if item.id ~= 4 then cost.note("unchanged") end      -- an update that sent nothing
+      if item.id == 2 then cost.note("write") end          -- ... and another that did
+      if item.id == 3 then return nil, core.new_error{ kind = "conflict", message = "no" } end
+    end
+    local s = bulk.each(range(4), { journal = path, report = csv, quiet = true }, fn)
+    assert.equal(1, s.unchanged)
+    assert.equal(2, s.succeeded)   -- 2 wrote; 4 made no update at all
+    assert.equal(1, s.failed)      -- 3 failed, whatever else it found
+    assert.equal("unchanged", journal.load(path)["1"].outcome)
+    assert.matches("\n1,1,unchanged,", table.concat(read_lines(csv), "\n"))
+    assert.matches("\n1,2,ok,[^\n]*,0,0,1,2", table.concat(read_lines(csv), "\n"))
+    assert.matches("succeeded 2  unchanged 1  failed 1", require("fusebill.report").summary_text(s))
+    -- a rerun leaves it alone, as it does an item that succeeded
+    new_process()
+    local ran = {}
+    s = bulk.each(range(4), { journal = path, quiet = true }, function(item) ran[#ran + 1] = item.id end)
+    assert.same({ 3 }, ran)
+    assert.equal(3, s.skipped_journal)
+    os.remove(path); os.remove(csv)
+  end)
+
   it("runs only the first N items with limit (a canary), then the rest with the journal", function()
     local path = tmpname()
     local ran = {}
@@ -452,10 +478,10 @@ describe("fusebill.each (fake engine)", function()
     bulk.each({ { id = 1.0 }, { id = 2.0 }, { id = 3.0 } }, { report = csv, quiet = true }, fn)
     bulk.each(range(3), { report = jsonl, quiet = true }, fn)
     local lines = read_lines(csv)
-    assert.equal("run,key,outcome,attempts,error,elapsed,id", lines[1])
+    assert.equal("run,key,outcome,attempts,error,elapsed,lists,reads,writes,id", lines[1])
     assert.equal(4, #lines)
     local text = table.concat(lines, "\n")
-    assert.matches('\n1,1,ok,,,0%.250,1', text)
+    assert.matches('\n1,1,ok,,,0%.250,0,0,0,1', text)
     assert.matches('\n1,2,failed,,"[^\n]*bad, ""quoted""[^\n]*,2', text)
     local rows = {}
     for _, l in ipairs(read_lines(jsonl)) do local r = cjson.decode(l); rows[r.key] = r end
@@ -475,10 +501,10 @@ describe("fusebill.each (fake engine)", function()
     bulk.each(rows, { report = jsonl, quiet = true }, fn)
     bulk.each(rows, { report = jsonl, quiet = true }, fn)
     local lines = read_lines(csv)
-    assert.equal("run,key,outcome,attempts,error,elapsed,email,id,note", lines[1])
+    assert.equal("run,key,outcome,attempts,error,elapsed,lists,reads,writes,email,id,note", lines[1])
     assert.equal(5, #lines)
-    assert.matches('^1,1,ok,,,[%d.]+,a@x,1,"x, y"$', lines[2])
-    assert.matches('^2,2,failed,,[^,]*no,[%d.]+,b@x,2,$', lines[5])
+    assert.matches('^1,1,ok,,,[%d.]+,0,0,0,a@x,1,"x, y"$', lines[2])
+    assert.matches('^2,2,failed,,[^,]*no,[%d.]+,0,0,0,b@x,2,$', lines[5])
     local runs = {}
     for _, l in ipairs(read_lines(jsonl)) do
       local r = cjson.decode(l)
@@ -489,7 +515,7 @@ describe("fusebill.each (fake engine)", function()
     -- another job's report under the same name is left alone: the rows go next to it
     local s = bulk.each({ "line one" }, { report = csv, quiet = true }, function() end)
     assert.equal(csv:gsub("%.csv$", "-2.csv"), s.report)
-    assert.equal("run,key,outcome,attempts,error,elapsed,item", read_lines(s.report)[1])
+    assert.equal("run,key,outcome,attempts,error,elapsed,lists,reads,writes,item", read_lines(s.report)[1])
     assert.equal(5, #read_lines(csv))
     os.remove(csv); os.remove(jsonl); os.remove(s.report)
   end)

@@ -193,7 +193,7 @@ describe("bulk runs in the host", function()
     for c in fb.customers:list{ query = "status:Active", page_size = 1000 } do
       assert.equal("SPRING-TEST", c.customerReference.reference3)
     end
-    assert.matches("^run,key,outcome,attempts,error,elapsed,", read(rpath))
+    assert.matches("^run,key,outcome,attempts,error,elapsed,lists,reads,writes,", read(rpath))
 
     -- serials from the CSV
     out, code = run(host_cmd(sb, "--concurrency 8 scripts/bulk_stamp_serials.lua"))

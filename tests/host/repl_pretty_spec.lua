@@ -72,6 +72,8 @@ describe("host.pretty: every type says what it is and how to use it", function()
       pretty.format(fb.customers:list{}))
     assert.equal("<iterator from sales_tracking_codes:list: for item in fb.sales_tracking_codes:list{...} do ... end>",
       pretty.format(fb.sales_tracking_codes:list{ type = "Sales Tracking Code 1" }))
+    assert.equal("<iterator from customers:get_many: for item in fb.customers:get_many(ids) do ... end>",
+      pretty.format(fb.customers:get_many{ 1, 2 }))
   end)
 
   it("shows a function's parameters and where it is defined, a library function by name", function()
@@ -93,7 +95,7 @@ describe("host.pretty: every type says what it is and how to use it", function()
 
   it("shows an object's methods and its own fields one level deep, not its internals", function()
     local s = pretty.format(fb.customers)
-    assert.matches("^<object with methods [%w_, ]*edit, get, list, list_page, update> {\n", s)
+    assert.matches("^<object with methods [%w_, ]*edit, get, get_many, list, list_page, update> {\n", s)
     assert.matches('\n  name = "customers",\n', s)
     assert.matches("\n  schema = {...}", s)
     assert.is_nil(s:find("max = 50", 1, true), "the schema's field rules are not listed")

@@ -2,8 +2,8 @@
 -- xpcall (a Lua error is kept with its traceback and the run goes on). What came of it is
 -- fusebill.bulk.outcome's to classify and record.
 --
--- With a journal, an item is skipped without calling fn when its last record is ok or skipped
--- (or failed, with skip_failed) and was made from the same input (fusebill.bulk.journaling).
+-- With a journal, an item is skipped without calling fn when its last record is ok, unchanged
+-- or skipped (or failed, with skip_failed) and was made from the same input (fusebill.bulk.journaling).
 -- Otherwise fn runs; if every write it makes turns out to be made already (the journal has
 -- that change for that record), nothing is sent and the item counts as done in the journal.
 --
@@ -13,12 +13,18 @@ local journaling = require "fusebill.bulk.journaling"
 
 local item_runner = {}
 
+local function is_error(core, v)
+  if core.is_error then return core.is_error(v) end
+  return type(v) == "table" and v.kind ~= nil
+end
+
 local function traceback_handler(e)
   return { value = e, traceback = debug.traceback(outcome.message_of(e), 2) }
 end
 
--- pos: the item's position in the sequence (its key when it has no other)
-function item_runner.run(run, item, pos)
+-- pos: the item's position in the sequence (its key when it has no other); pulled: the
+-- requests the items iterator sent to produce it ({ lists =, reads = }, see scheduler.pull)
+function item_runner.run(run, item, pos, pulled)
   local opts = run.opts
   local key = pos
   if opts.key then
@@ -41,16 +47,23 @@ function item_runner.run(run, item, pos)
   if run.journal then
     input = journaling.input(run, item)
     local st, same = run.journal:status(key, input)
-    if same and (st == "ok" or st == "skipped" or (st == "failed" and run.skip_failed)) then
+    if same and (st == "ok" or st == "unchanged" or st == "skipped" or (st == "failed" and run.skip_failed)) then
       outcome.journal_skipped(run, key, st, item)
       return
     end
   end
   run.started = run.started + 1
+  -- an id get_many could not read (not found, not an id): failed as update(id) would, no fn
+  if is_error(run.core, item) then
+    outcome.settle(run, key, { true, nil, item, n = 3 }, { elapsed = 0, input = input, item = item,
+      lists = pulled and pulled.lists, reads = pulled and pulled.reads })
+    return
+  end
   local co = coroutine.running()
-  -- what the dry-run diff watcher and the journal's write watcher learn about this item (see
-  -- outcome.watch_diffs, journaling.watch): dry, writes found made (hits) and sent
-  local state = { key = key, hits = 0, sent = 0 }
+  -- what the dry-run diff watcher, the journal's write watcher and the cost watcher learn
+  -- about this item (see outcome.watch_diffs, journaling.watch, outcome.watch_costs): dry,
+  -- writes found made (hits) and sent, requests by kind, edits found unchanged
+  local state = { key = key, hits = 0, sent = 0, reads = pulled and pulled.reads or 0, writes = 0, unchanged = 0 }
   run.in_flight[co] = state
   local t0 = run.now()
   local meta0 = run.core.last_meta(co)
@@ -60,7 +73,9 @@ function item_runner.run(run, item, pos)
   local meta = run.core.last_meta(co)
   outcome.settle(run, key, r, { elapsed = run.now() - t0, dry = state.dry,
     attempts = meta ~= meta0 and meta.attempts or nil, input = input, item = item,
-    done_before = state.hits > 0 and state.sent == 0 })
+    done_before = state.hits > 0 and state.sent == 0,
+    lists = pulled and pulled.lists, reads = state.reads, writes = state.writes,
+    unchanged = state.unchanged > 0 and state.writes == 0 and not state.dry })
 end
 
 return item_runner

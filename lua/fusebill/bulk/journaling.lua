@@ -65,7 +65,7 @@ local function handler_for(run)
     local err
     before, err = writes.before(r, id, before)
     if before == nil then return nil, err end
-    local res = table.pack(r.client:request("PUT", r.put_path, json))
+    local res = table.pack(writes.send(r, json))
     state.sent = state.sent + 1
     local v = res[1]
     local ok, jerr = jn:record_write(state.key, { resource = r.name, id = id, change = state.change, ok = v ~= nil,

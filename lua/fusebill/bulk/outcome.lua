@@ -1,11 +1,14 @@
 -- What came of a bulk run's items, and where it is written down: what fn returned or raised
--- becomes ok, failed or skipped (or a reason to stop the whole run), and each outcome goes into
+-- becomes ok, unchanged, failed or skipped (or a reason to stop the whole run): unchanged when
+-- fn returned normally having sent no write and found at least one record already as its
+-- update asked (fusebill.cost tells). Each outcome goes into
 -- the summary's counts, the journal and the report; failures are printed, and a dry run's
 -- diffs are tallied into the summary's would_change.
 --
 -- The run table these functions take is built by fusebill.bulk (see there).
 local journal_mod = require "fusebill.journal"
 local diff = require "fusebill.diff"
+local cost = require "fusebill.cost"
 
 local outcome = {}
 
@@ -75,11 +78,14 @@ end
 
 -- An item that ran (or whose key could not be computed): count it, journal it unless its
 -- edits were dry (a dry run's "ok" must not make the real run skip it), report it.
--- extra: attempts, elapsed, dry, input (its digest, for the journal), item, err (the error value).
+-- extra: attempts, elapsed, dry, input (its digest, for the journal), item, err (the error value),
+-- lists, reads, writes (the requests it cost, by kind, for the report).
 function outcome.record(run, key, result, msg, extra, traceback)
   local s, secrets = run.summary, run.secrets
   if result == "ok" then
     s.succeeded = s.succeeded + 1
+  elseif result == "unchanged" then
+    s.unchanged = s.unchanged + 1
   elseif result == "failed" then
     s.failed = s.failed + 1
     if #s.errors < 100 then
@@ -99,7 +105,8 @@ function outcome.record(run, key, result, msg, extra, traceback)
   end
   if run.report then
     run.report:row({ key = key, outcome = result, attempts = extra.attempts, error = msg and
-      journal_mod.redact(msg, secrets) or nil, elapsed = extra.elapsed }, extra.item)
+      journal_mod.redact(msg, secrets) or nil, elapsed = extra.elapsed,
+      lists = extra.lists or 0, reads = extra.reads or 0, writes = extra.writes or 0 }, extra.item)
   end
 end
 
@@ -126,9 +133,10 @@ end
 
 -- fn(item) has finished: r is table.pack of its xpcall (a raised error comes as
 -- { value, traceback }). Classifies it and records it, or stops the run.
--- extra: elapsed, dry, attempts of the item's last call, input, item (see record),
--- done_before (fn ran, and every write it made was found made: the journal's "ok" stands);
--- a failure's own error object has the last word on attempts.
+-- extra: elapsed, dry, attempts of the item's last call, input, item, requests by kind (see
+-- record), done_before (fn ran, and every write it made was found made: the journal's "ok"
+-- stands), unchanged (fn wrote nothing and found a record already as asked); a failure's own
+-- error object has the last word on attempts.
 function outcome.settle(run, key, r, extra)
   local s = run.summary
   if run.journal and run.journal.broken then
@@ -146,7 +154,7 @@ function outcome.settle(run, key, r, extra)
   elseif r[2] == run.skip or r[2] == "skipped" then
     result = "skipped"
   else
-    result = "ok"
+    result = extra.unchanged and "unchanged" or "ok"
   end
   if result == "failed" then
     local reason = stop_reason(err)
@@ -201,6 +209,18 @@ function outcome.watch_diffs(run)
     if state then state.dry = true end
     run.progress:finish()   -- the edit prints its diff next: start it on a clean line
     note_changes(changes, state)
+  end)
+end
+
+-- Counts each item's requests (reads, writes) and its edits that found nothing to change,
+-- for the item whose worker made them. Returns the function that stops counting.
+local COUNTER = { read = "reads", write = "writes", unchanged = "unchanged" }
+
+function outcome.watch_costs(run)
+  return cost.observe(function(kind)
+    local state = run.in_flight[coroutine.running()]
+    local field = COUNTER[kind]
+    if state and field then state[field] = state[field] + 1 end
   end)
 end
 

@@ -41,7 +41,15 @@ function scheduler.source(items)
   error("fusebill.each: items must be a list or an iterator function, got " .. type(items), 3)
 end
 
--- the next item and its position, or nil when there is none (or the run is stopping)
+-- What the items iterator has sent so far, when it says (a list, get_many: fusebill.pager).
+local function items_requests(run)
+  local it = run.items
+  if type(it) ~= "table" or math.type(it.lists) ~= "integer" then return nil end
+  return it.lists, it.reads or 0
+end
+
+-- the next item, its position and the requests the iterator sent to produce it ({ lists =,
+-- reads = }, or nil), or nil when there is none (or the run is stopping)
 local function pull(run)
   while run.iter_busy do
     run.lock_waiters = run.lock_waiters or {}
@@ -54,10 +62,15 @@ local function pull(run)
     outcome.stop(run, "limit")
     return nil
   end
-  local ok, item
+  local ok, item, pulled
   if run.is_iterator then
     run.iter_busy = true
+    local lists0, reads0 = items_requests(run)
     ok, item = pcall(run.next_item)
+    if lists0 then
+      local lists1, reads1 = items_requests(run)
+      pulled = { lists = lists1 - lists0, reads = reads1 - reads0 }
+    end
     run.iter_busy = false
     for _, co in ipairs(run.lock_waiters or {}) do run.wake[#run.wake + 1] = co end
     run.lock_waiters = nil
@@ -70,7 +83,7 @@ local function pull(run)
   end
   if item == nil then run.exhausted = true; return nil end
   run.pos = run.pos + 1
-  return item, run.pos
+  return item, run.pos, pulled
 end
 
 -- A worker's body, bound to its run: the coroutine's own function, so a traceback from fn
@@ -78,9 +91,9 @@ end
 local function worker_for(run)
   return function()
     while not run.stopping do
-      local item, pos = pull(run)
+      local item, pos, pulled = pull(run)
       if item == nil then break end
-      item_runner.run(run, item, pos)
+      item_runner.run(run, item, pos, pulled)
     end
   end
 end
