@@ -137,6 +137,42 @@ describe("fusebill -m export / -m update", function()
     assert.equal("Mr", after[5].title)
   end)
 
+  it("exports codes with chosen columns, a subscription product's items, and customers by query", function()
+    local text, code = hostrun.run(hostrun.cmd(sb, "-m export sales_tracking_codes --columns code,id,status"))
+    assert.equal(0, code, text)
+    local state = hostrun.state(sb)
+    local want = { "code,id,status" }
+    local ids = {}
+    for id in pairs(state.codes) do ids[#ids + 1] = id end
+    table.sort(ids)
+    for _, id in ipairs(ids) do
+      local c = state.codes[id]
+      want[#want + 1] = ("%s,%d,%s"):format(c.code, id, c.status)
+    end
+    assert.equal(table.concat(want, "\r\n") .. "\r\n", text:match("^(code,id,status.-\r\n)export:"))
+
+    local out = dir .. "/items.csv"
+    text, code = hostrun.run(hostrun.cmd(sb, "-m export subscription_product_items --subscription-product-id 1 --out " ..
+      q(out)))
+    assert.equal(0, code, text)
+    local got, expected = {}, {}
+    for _, row in ipairs(read_rows(out)) do got[row.id] = row.reference end
+    for id, it in pairs(state.items) do
+      if it.subscriptionProductId == 1 then expected[tostring(id)] = it.reference end
+    end
+    assert.is_not_nil(next(expected))
+    assert.same(expected, got)
+
+    text, code = hostrun.run(hostrun.cmd(sb, "-m export customers --query firstName:Grace --columns id,firstName"))
+    assert.equal(0, code, text)
+    local grace = {}
+    for id, c in pairs(state.customers) do
+      if c.firstName == "Grace" then grace[#grace + 1] = id end
+    end
+    table.sort(grace)
+    assert.equal("id,firstName\r\n" .. table.concat(grace, ",Grace\r\n") .. ",Grace\r\n", text:match("^(id,firstName\r\n.-)export:"))
+  end)
+
   it("--check lists every problem with its line and column and sends nothing", function()
     local sheet = dir .. "/bad.csv"
     hostrun.write(sheet, "id,firstName,title,parentId\n1,Ok,Sir,\nx,,,\n2,\"multi\nline\",Dr,abc\n3,Fine,,\n")
