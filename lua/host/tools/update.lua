@@ -161,9 +161,9 @@ function update.main(args)
   if not o then return status end
   local fusebill = require "fusebill"
   local fb = fusebill.client()
-  local names = require("fusebill.schema").names
-  if not table.concat(names, " "):find("%f[%w_]" .. o.resource:gsub("%p", "%%%0") .. "%f[^%w_]") then
-    return select(2, usage("unknown resource %s (%s)", o.resource, table.concat(names, ", ")))
+  local schemas = require "fusebill.schema"
+  if not (schemas[o.resource] and schemas[o.resource].fields) then
+    return select(2, usage("unknown resource %s (%s)", o.resource, table.concat(schemas.names, ", ")))
   end
   local r = fb[o.resource]
   local s, sstatus = read_sheet(r, o.file)
