@@ -232,7 +232,7 @@ function report.summary_text(s)
   end
   if s.plan then
     lines[#lines + 1] = "  plan written to " .. s.plan .. "; once reviewed: fusebill -m apply " .. s.plan
-  elseif s.journal and not s.dry_run and s.succeeded > 0 then
+  elseif s.journal and not s.dry_run and (s.writes or 0) > 0 then
     lines[#lines + 1] = "  every write is in the journal; to put them back: fusebill -m undo " .. s.journal
   end
   if s.report then lines[#lines + 1] = "  report: " .. s.report end

@@ -8,7 +8,9 @@ local sandbox = require "sandbox"
 
 describe("sandbox list queries", function()
   local sb
-  setup(function() sb = sandbox.start{ args = { "--customers", "1200" } } end)
+  -- a day-long window: an epoch-aligned minute could roll over between two requests that the
+  -- test counts
+  setup(function() sb = sandbox.start{ args = { "--customers", "1200", "--rate-limit", "100000/86400s" } } end)
   teardown(function() sb:stop() end)
 
   local function get(path)

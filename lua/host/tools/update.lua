@@ -140,19 +140,14 @@ local function open_report(path, header)
   end, w
 end
 
--- One row: read the record; no write when it already holds the changes (this comparison
--- belongs in resource:update once it can take the record as read), else update.
+-- One row: read, merge, write; update sends no write when the row changes nothing.
 local function apply_row(r, lock, item)
-  local merge, same = require("fusebill.update").merge, require("fusebill.writable").same
   if #item.problems > 0 then
     local out = {}
     for _, p in ipairs(item.problems) do out[#out + 1] = "column " .. p.column .. ": " .. p.message end
     return nil, table.concat(out, "; ")
   end
   local _ <close> = lock(item.id)
-  local current, err = r:get(item.id)
-  if current == nil then return nil, err end
-  if same(r.schema, current, merge(r.schema, current, item.changes)) then return current end
   return r:update(item.id, item.changes)
 end
 
