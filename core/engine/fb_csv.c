@@ -21,6 +21,23 @@ int fb_csv_close_file(lua_State *L, int ud) {
   return 1;
 }
 
+const char *fb_csv_bind(lua_State *L, int ud, const char *tname,
+                        const luaL_Reg *meta, const luaL_Reg *methods) {
+  if (luaL_newmetatable(L, tname)) {
+    luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_setmetatable(L, ud);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, ud, 1);
+  lua_pushvalue(L, 2);
+  const char *name = lua_tostring(L, -1);
+  lua_setiuservalue(L, ud, 3);
+  return name;
+}
+
 void fb_csv_open(lua_State *L) {
   lua_pushcfunction(L, fb_csv_reader_new);
   lua_setfield(L, -2, "csv_reader");

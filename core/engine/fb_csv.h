@@ -5,6 +5,7 @@
 #define FB_CSV_H
 
 #include <lua.h>
+#include <lauxlib.h>
 
 /* Sets core.csv_reader and core.csv_writer in the table on top. */
 void fb_csv_open(lua_State *L);
@@ -19,5 +20,11 @@ int fb_csv_writer_new(lua_State *L);
  * if it is still open and pushes what file:close returned (true, or nil and a
  * message); a file closed already gives true. */
 int fb_csv_close_file(lua_State *L, int ud);
+
+/* Gives the new userdata at ud its metatable tname (made on first use from meta
+ * and methods), keeps argument 1 (the file) and 2 (the name) in its user values
+ * and returns the name, which lives as long as the userdata does. */
+const char *fb_csv_bind(lua_State *L, int ud, const char *tname,
+                        const luaL_Reg *meta, const luaL_Reg *methods);
 
 #endif

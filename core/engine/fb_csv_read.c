@@ -392,17 +392,7 @@ int fb_csv_reader_new(lua_State *L) {
   r->line = 1;
   r->buf[0] = '\n';
   int ud = lua_gettop(L);
-  if (luaL_newmetatable(L, CSV_READER)) {
-    luaL_setfuncs(L, reader_meta, 0);
-    luaL_newlib(L, reader_methods);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_setmetatable(L, ud);
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, ud, 1);
-  lua_pushvalue(L, 2);
-  r->name = lua_tostring(L, -1);
-  lua_setiuservalue(L, ud, 3);
+  r->name = fb_csv_bind(L, ud, CSV_READER, reader_meta, reader_methods);
   if (lua_toboolean(L, 4)) read_header(L, r, ud);
   lua_settop(L, ud);
   return 1;

@@ -227,17 +227,7 @@ int fb_csv_writer_new(lua_State *L) {
   w->owns = lua_toboolean(L, 3);
   w->crlf = lua_toboolean(L, 5);
   int ud = lua_gettop(L);
-  if (luaL_newmetatable(L, CSV_WRITER)) {
-    luaL_setfuncs(L, writer_meta, 0);
-    luaL_newlib(L, writer_methods);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_setmetatable(L, ud);
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, ud, 1);
-  lua_pushvalue(L, 2);
-  w->name = lua_tostring(L, -1);
-  lua_setiuservalue(L, ud, 3);
+  w->name = fb_csv_bind(L, ud, CSV_WRITER, writer_meta, writer_methods);
   if (lua_istable(L, 4)) {
     lua_Integer n = luaL_len(L, 4);
     luaL_argcheck(L, n > 0 && n <= INT_MAX, 4, "columns must be a non-empty array");

@@ -202,24 +202,15 @@ local function currency(errs, v)
   return v:upper()
 end
 
-function M.get(ctx)
-  local c = ctx.st.customers[ctx.id]
-  if not c then return not_found(ctx.id) end
-  return 200, M.render(c, ctx)
-end
+M.get = util.getter("customers", M.render, not_found)
 
 function M.list(ctx)
-  local page, headers = paging.apply(ctx.sorted("customers"), ctx.q, LIST_FIELDS)
-  if not page then return 400, headers end
-  local out = {}
-  for i, c in ipairs(page) do out[i] = M.render(c, ctx) end
-  return 200, util.array(out), headers
+  return paging.respond(ctx, ctx.sorted("customers"), LIST_FIELDS, M.render)
 end
 
 function M.create(ctx)
-  local b, st, msg = ctx:object()
+  local b, st, msg = ctx:object(bind)
   if not b then return st, msg end
-  b = bind(b)
   local errs = {}
   local rec = writable(ctx, b, errs)
   rec.currency = currency(errs, b.currency) or "USD"
@@ -256,11 +247,8 @@ local function transition(ctx, c, new)
 end
 
 function M.put(ctx)
-  local b, st, msg = ctx:object()
-  if not b then return st, msg end
-  b = bind(b)
-  local errs = {}
-  local id = check.required(errs, "Customer id is required.", check.integer, "id", b.id)
+  local b, errs, id = ctx:keyed_object(bind, "id", "Customer id is required.")
+  if not b then return errs, id end  -- the body is no object: status, message
   local status = check.required(errs, "Customer status is required.", check.enum, "status", b.status, STATUSES)
   local rec = writable(ctx, b, errs)
   local cur = currency(errs, b.currency)
@@ -286,11 +274,12 @@ end
 
 -- dedicated status calls ---------------------------------------------------------------
 
+local bind_customer_id = util.binder({ "customerId" })
+
 local function customer_id(ctx)
   if ctx.id then return ctx.id end
-  local b, st, msg = ctx:object()
+  local b, st, msg = ctx:object(bind_customer_id)
   if not b then return nil, st, msg end
-  b = util.binder({ "customerId" })(b)
   local errs = {}
   if not check.present(b.customerId) then return nil, 400, "customerId is required." end
   local id = check.integer(errs, "customerId", b.customerId)

@@ -59,6 +59,16 @@ local function fields(b, errs)
   return ref, check.string(errs, "name", b.name, 100), check.string(errs, "description", b.description, 255)
 end
 
+-- A PUT or POST body: the integer `key` field (id, purchaseId or
+-- subscriptionProductId) and the item's own fields; or nil, status, message.
+local function read_body(ctx, key)
+  local b, errs, n = ctx:keyed_object(bind, key, key .. " is required.")
+  if not b then return nil, errs, n end  -- the body is no object: status, message
+  local ref, name, description = fields(b, errs)
+  if #errs > 0 then return nil, 400, errs end
+  return { key = n, reference = ref, name = name, description = description }
+end
+
 local function getter(kind)
   return function(ctx)
     local it, st, msg = find(ctx, kind, ctx.id)
@@ -66,42 +76,29 @@ local function getter(kind)
     return 200, M.render(it, ctx)
   end
 end
-M.get_purchase = getter("purchase")
-M.get_subscription = getter("subscription")
 
 local function putter(kind)
   return function(ctx)
-    local b, st, msg = ctx:object()
+    local b, st, msg = read_body(ctx, "id")
     if not b then return st, msg end
-    b = bind(b)
-    local errs = {}
-    local id = check.required(errs, "id is required.", check.integer, "id", b.id)
-    local ref, name, description = fields(b, errs)
-    if #errs > 0 then return 400, errs end
-    local it, fst, fmsg = find(ctx, kind, id)
+    local it, fst, fmsg = find(ctx, kind, b.key)
     if not it then return fst, fmsg end
     if it.status == "Deleted" then return 400, KIND[kind].deleted end
-    local dup = in_use(ctx, it.productId, ref, id)
+    local dup = in_use(ctx, it.productId, b.reference, b.key)
     if dup then return 400, dup end
-    it.reference, it.name, it.description = ref, name, description
+    it.reference, it.name, it.description = b.reference, b.name, b.description
     it.modifiedDate = util.timestamp(ctx.now)
     return 200, M.render(it, ctx)
   end
 end
-M.put_purchase = putter("purchase")
-M.put_subscription = putter("subscription")
 
 local function creator(kind)
   local parent_field = kind == "purchase" and "purchaseId" or "subscriptionProductId"
   return function(ctx)
-    local b, st, msg = ctx:object()
+    local b, st, msg = read_body(ctx, parent_field)
     if not b then return st, msg end
-    b = bind(b)
-    local errs = {}
-    local pid = check.required(errs, parent_field .. " is required.", check.integer, parent_field, b[parent_field])
-    local ref, name, description = fields(b, errs)
-    if #errs > 0 then return 400, errs end
-    local it = { reference = ref, name = name, description = description, status = "Active",
+    local pid = b.key
+    local it = { reference = b.reference, name = b.name, description = b.description, status = "Active",
                  createdDate = util.timestamp(ctx.now), modifiedDate = util.timestamp(ctx.now) }
     if kind == "purchase" then
       local p = ctx.st.purchases[pid]
@@ -114,15 +111,17 @@ local function creator(kind)
       it.subscriptionProductId, it.subscriptionId = sp.id, sp.subscriptionId
       it.productId, it.customerId = sp.productId, sp.customerId
     end
-    local dup = in_use(ctx, it.productId, ref)
+    local dup = in_use(ctx, it.productId, b.reference)
     if dup then return 400, dup end
     it.id = ctx.next_id("item")
     ctx.st.items[it.id] = it
     return 200, M.render(it, ctx)
   end
 end
-M.create_purchase = creator("purchase")
-M.create_subscription = creator("subscription")
+
+for _, kind in ipairs({ "purchase", "subscription" }) do
+  M["get_" .. kind], M["put_" .. kind], M["create_" .. kind] = getter(kind), putter(kind), creator(kind)
+end
 
 function M.delete_purchase(ctx)
   local it, st, msg = find(ctx, "purchase", ctx.id)
@@ -144,11 +143,7 @@ function M.list_subscription(ctx)
   for _, it in ipairs(ctx.sorted("items")) do
     if it.subscriptionProductId == sp.id then all[#all + 1] = it end
   end
-  local page, headers = paging.apply(all, ctx.q, FIELDS)
-  if not page then return 400, headers end
-  local out = {}
-  for i, it in ipairs(page) do out[i] = M.render(it, ctx) end
-  return 200, util.array(out), headers
+  return paging.respond(ctx, all, FIELDS, M.render)
 end
 
 return M

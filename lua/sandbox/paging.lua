@@ -105,7 +105,7 @@ local function int_param(q, name, default)
 end
 
 -- list: records; q: query table with lowercased keys. Returns page, headers or nil, msg.
-function M.apply(list, q, fields)
+local function apply(list, q, fields)
   local pred, ferr = M.filter(q.query, fields)
   if not pred then return nil, ferr end
   local size, serr = int_param(q, "pageSize", M.DEFAULT_PAGE_SIZE)
@@ -148,6 +148,16 @@ function M.apply(list, q, fields)
     ["X-SortOrder"] = order, ["X-SortExpression"] = key.name,
   }
   return page, headers
+end
+
+-- A list route's answer: the page of `list` that ctx's query asks for, each record
+-- rendered, with the X-* headers; or 400 and what is wrong with the query.
+function M.respond(ctx, list, fields, render)
+  local page, headers = apply(list, ctx.q, fields)
+  if not page then return 400, headers end
+  local out = {}
+  for i, rec in ipairs(page) do out[i] = render(rec, ctx) end
+  return 200, util.array(out), headers
 end
 
 -- fields map from a list of names, reading rec[name]

@@ -14,6 +14,7 @@ local rate_limit = require "sandbox.rate_limit"
 local faults = require "sandbox.faults"
 local reqlog = require "sandbox.reqlog"
 local control = require "sandbox.control"
+local check = require "sandbox.check"
 
 local M = {}
 local S = {}   -- the server's state: cfg, st (data), rl, faults, log, latency
@@ -116,7 +117,9 @@ end
 local Ctx = {}
 Ctx.__index = Ctx
 
-function Ctx:object()
+-- The request body as a JSON object, its field names bound by `bind` (util.binder)
+-- when given; or nil, 400 and why not.
+function Ctx:object(bind)
   local body = self.body
   if body == nil or not body:find("%S") then return nil, 400, "The request body is empty." end
   local v, err = util.decode(body)
@@ -124,7 +127,18 @@ function Ctx:object()
   if type(v) ~= "table" or (next(v) ~= nil and #v > 0) then
     return nil, 400, "The request body must be a JSON object."
   end
+  if bind then return bind(v) end
   return v
+end
+
+-- A PUT or POST body as Ctx:object reads it, a fresh list for the errors found in it,
+-- and its integer field `key` (nil, with `missing` or a type error in the list, when
+-- it is absent or not an integer); or nil, 400 and why the body is no object at all.
+function Ctx:keyed_object(bind, key, missing)
+  local b, st, msg = self:object(bind)
+  if not b then return nil, st, msg end
+  local errs = {}
+  return b, errs, check.required(errs, missing, check.integer, key, b[key])
 end
 
 function Ctx.next_id(kind)

@@ -76,11 +76,7 @@ local function duplicate(ctx, type_, code, except)
   end
 end
 
-function M.get(ctx)
-  local c = ctx.st.codes[ctx.id]
-  if not c then return not_found(ctx.id) end
-  return 200, M.render(c, ctx)
-end
+M.get = util.getter("codes", M.render, not_found)
 
 function M.list(ctx)
   local q = ctx.q
@@ -97,11 +93,7 @@ function M.list(ctx)
   for _, c in ipairs(ctx.sorted("codes")) do
     if (not type_ or c.type == type_) and (not code or c.code:lower() == code:lower()) then all[#all + 1] = c end
   end
-  local page, headers = paging.apply(all, q, FIELDS)
-  if not page then return 400, headers end
-  local out = {}
-  for i, c in ipairs(page) do out[i] = M.render(c, ctx) end
-  return 200, util.array(out), headers
+  return paging.respond(ctx, all, FIELDS, M.render)
 end
 
 local function fields(b, errs)
@@ -110,9 +102,8 @@ local function fields(b, errs)
 end
 
 function M.create(ctx)
-  local b, st, msg = ctx:object()
+  local b, st, msg = ctx:object(bind)
   if not b then return st, msg end
-  b = bind(b)
   local errs = {}
   for _, f in ipairs({ "type", "code", "name" }) do
     if not check.present(b[f]) then errs[#errs + 1] = f .. " is required." end
@@ -133,11 +124,8 @@ function M.create(ctx)
 end
 
 function M.put(ctx)
-  local b, st, msg = ctx:object()
-  if not b then return st, msg end
-  b = bind(b)
-  local errs = {}
-  local id = check.required(errs, "id is required.", check.integer, "id", b.id)
+  local b, errs, id = ctx:keyed_object(bind, "id", "id is required.")
+  if not b then return errs, id end  -- the body is no object: status, message
   for _, f in ipairs({ "code", "name" }) do
     if not check.present(b[f]) then errs[#errs + 1] = f .. " is required." end
   end

@@ -99,11 +99,18 @@ function M.http_date(sec)
   return http_text
 end
 
+-- t's whole seconds and its fraction in units of 1/scale, rounded; a fraction that
+-- rounds up to a whole second carries into the seconds
+local function split_seconds(t, scale)
+  local sec = math.floor(t)
+  local frac = math.floor((t - sec) * scale + 0.5)
+  if frac >= scale then return sec + 1, 0 end
+  return sec, frac
+end
+
 -- "2019-11-08T13:50:32" or "2019-11-08T13:50:32.64" (trailing zeros trimmed)
 function M.timestamp(t)
-  local sec = math.floor(t)
-  local us = math.floor((t - sec) * 1e6 + 0.5)  -- a double epoch holds microseconds, not 100 ns
-  if us >= 1000000 then sec, us = sec + 1, 0 end
+  local sec, us = split_seconds(t, 1000000)  -- a double epoch holds microseconds, not 100 ns
   local s = utc_seconds(sec)
   local frac = ("%06d"):format(us):gsub("0+$", "")
   if frac ~= "" then s = s .. "." .. frac end
@@ -112,18 +119,24 @@ end
 
 -- a just-modified customer: 7 digits and Z, as Fusebill returns it
 function M.timestamp7(t)
-  local sec = math.floor(t)
-  local us = math.floor((t - sec) * 1e6 + 0.5)
-  if us >= 1000000 then sec, us = sec + 1, 0 end
+  local sec, us = split_seconds(t, 1000000)
   return utc_seconds(sec) .. (".%06d0Z"):format(us)
 end
 
 -- ISO-8601 UTC with milliseconds, for rate-limit resets
 function M.timestamp_ms(t)
-  local sec = math.floor(t)
-  local ms = math.floor((t - sec) * 1000 + 0.5)
-  if ms >= 1000 then sec, ms = sec + 1, 0 end
+  local sec, ms = split_seconds(t, 1000)
   return utc_seconds(sec) .. (".%03dZ"):format(ms)
+end
+
+-- The GET-by-id handler of the records in state table `name`: 200 and the record as
+-- render(rec, ctx) gives it, or what not_found(id) says.
+function M.getter(name, render, not_found)
+  return function(ctx)
+    local rec = ctx.st[name][ctx.id]
+    if not rec then return not_found(ctx.id) end
+    return 200, render(rec, ctx)
+  end
 end
 
 -- A private PCG-style generator: data generation and fault dice each own one, so
