@@ -63,6 +63,13 @@ static void push_metatable(lua_State *L) {
   }
 }
 
+/* t[name] = value in the table on top, leaving the field absent for NULL */
+static void set_string(lua_State *L, const char *name, const char *value) {
+  if (value == NULL) return;
+  lua_pushstring(L, value);
+  lua_setfield(L, -2, name);
+}
+
 void fb_error_push(lua_State *L, const char *kind, int status, const char *method,
                    const char *path, const char *message, int attempts, int retryable) {
   lua_createtable(L, 0, 12);
@@ -72,18 +79,9 @@ void fb_error_push(lua_State *L, const char *kind, int status, const char *metho
     lua_pushinteger(L, status);
     lua_setfield(L, -2, "status");
   }
-  if (method) {
-    lua_pushstring(L, method);
-    lua_setfield(L, -2, "method");
-  }
-  if (path) {
-    lua_pushstring(L, path);
-    lua_setfield(L, -2, "path");
-  }
-  if (message) {
-    lua_pushstring(L, message);
-    lua_setfield(L, -2, "message");
-  }
+  set_string(L, "method", method);
+  set_string(L, "path", path);
+  set_string(L, "message", message);
   lua_pushinteger(L, attempts);
   lua_setfield(L, -2, "attempts");
   lua_pushboolean(L, retryable);

@@ -535,15 +535,12 @@ void fb_loop_open(lua_State *L) {
   }
   lua_pop(L, 1);
 
-  lua_pushcfunction(L, core_manage);
-  lua_setfield(L, -2, "manage");
-  lua_pushcfunction(L, core_wait);
-  lua_setfield(L, -2, "wait");
-  lua_pushcfunction(L, core_sleep);
-  lua_setfield(L, -2, "sleep");
+  static const luaL_Reg funcs[] = {
+    {"manage", core_manage}, {"wait", core_wait}, {"sleep", core_sleep}, {"spawn", core_spawn},
+    {NULL, NULL}
+  };
+  luaL_setfuncs(L, funcs, 0);
   task_open(L);
-  lua_pushcfunction(L, core_spawn);
-  lua_setfield(L, -2, "spawn");
   lua_pushlightuserdata(L, &wait_token);
   lua_setfield(L, -2, "WAIT");
 }

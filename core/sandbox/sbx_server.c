@@ -214,9 +214,7 @@ static int lua_setup(sbx_server *s, const sbx_options *o, char *err, size_t errl
   lua_gc(L, LUA_GCGEN, 0, 0);
   luaL_openlibs(L);
   fb_preload_cjson(L);
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, luaopen_native);
-  lua_setfield(L, -2, "sandbox.native");
+  luaL_requiref(L, "sandbox.native", luaopen_native, 0);
   lua_pop(L, 1);
   fb_modules_install(L, sbx_modules);
 

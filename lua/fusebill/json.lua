@@ -39,6 +39,14 @@ end
 
 local prepare
 
+-- ch (made when needed) with ch[k] = new when new is not the value v it replaces
+local function changed(ch, k, v, new)
+  if new == v then return ch end
+  ch = ch or {}
+  ch[k] = new
+  return ch
+end
+
 -- The values t's own fields take when t is sent, as { key = value } (nil: none change): an
 -- id given as a string of digits as a number, an object or list that needs preparing as
 -- its prepared copy, an empty list as `empty` (nil: left as it is). Only the fields the
@@ -48,20 +56,11 @@ local function changes(shape, t, empty)
   local ids = shape.ids
   for i = 1, #ids do
     local v = t[ids[i]]
-    if type(v) == "string" then
-      ch = ch or {}
-      ch[ids[i]] = tointeger(tonumber(v))
-    end
+    if type(v) == "string" then ch = changed(ch, ids[i], v, tointeger(tonumber(v))) end
   end
   for k, sub in pairs(shape.objects) do
     local v = t[k]
-    if type(v) == "table" then
-      local p = prepare(sub, v, empty)
-      if p ~= v then
-        ch = ch or {}
-        ch[k] = p
-      end
-    end
+    if type(v) == "table" then ch = changed(ch, k, v, prepare(sub, v, empty)) end
   end
   for k, item in pairs(shape.arrays) do
     local v = t[k]
@@ -78,10 +77,7 @@ local function changes(shape, t, empty)
           end
         end
       end
-      if p ~= v then
-        ch = ch or {}
-        ch[k] = p
-      end
+      ch = changed(ch, k, v, p)
     end
   end
   return ch

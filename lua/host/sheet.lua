@@ -54,10 +54,17 @@ function sheet.columns(schema, writable_only)
   return cols
 end
 
+-- A column's top-level field name, its sub-field's name (nil for a top-level column)
+-- and the top-level field's spec (nil when the schema has no such field).
+local function split(schema, column)
+  local top, sub = column:match("^([^.]+)%.([^.]+)$")
+  top = top or column
+  return top, sub, schema.fields[top]
+end
+
 -- The field spec a column names; nil and why for a name that is not a scalar field.
 function sheet.field(schema, column)
-  local top, sub = column:match("^([^.]+)%.([^.]+)$")
-  local spec = schema.fields[top or column]
+  local _, sub, spec = split(schema, column)
   if spec and sub then spec = spec.type == "object" and spec.fields[sub] or nil end
   if not spec then return nil, column .. " is not a field of " .. schema.name end
   if not SCALAR[spec.type] then
@@ -69,9 +76,8 @@ end
 
 -- Whether a PUT writes the field a column names.
 function sheet.writable(schema, column)
-  local top, sub = column:match("^([^.]+)%.([^.]+)$")
-  local spec = schema.fields[top or column]
-  if not written(schema, top or column, spec) then return false end
+  local top, sub, spec = split(schema, column)
+  if not written(schema, top, spec) then return false end
   return not (sub and spec.fields[sub].read_only)
 end
 
