@@ -91,7 +91,7 @@ local function finish_summary(run)
   -- a limit the items ran out before reaching did not stop anything
   if s.stopped == "limit" and run.exhausted then s.stopped = nil end
   s.ok = s.failed == 0 and (s.stopped == nil or s.stopped == "limit")
-  if run.report then s.report = run.report.path end
+  if run.report then s.report, s.report_error = run.report.path, run.report.broken end
   return s
 end
 

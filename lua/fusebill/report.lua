@@ -15,25 +15,18 @@
 -- so a report of a run that was killed still holds every item that finished before.
 --
 -- Reports are appended to, never overwritten: a rerun adds its rows with the next run number.
--- A CSV whose header differs (another job's report) is left alone: the rows go to NAME-2.csv
--- (or -3, ...), and the summary names the file.
+-- A CSV whose header differs (another job's report), or that is not well-formed CSV, is left
+-- alone: the rows go to NAME-2.csv (or -3, ...), and the summary names the file. The run
+-- number is read as CSV, so a last row whose fields hold line breaks still counts.
 local report = {}
 report.__index = report
 
 local json = require "fusebill.json"
+local csv = require "fusebill.csv"
 
 report.columns = { "run", "key", "outcome", "attempts", "error", "elapsed", "lists", "reads", "writes" }
 local OURS = {}
 for _, c in ipairs(report.columns) do OURS[c] = true end
-
-local function csv_field(v)
-  if v == nil then return "" end
-  if math.type(v) == "float" then v = string.format("%.3f", v) end
-  v = tostring(v)
-  if v:find('[",\r\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
-  return v
-end
-report.csv_field = csv_field
 
 local function is_scalar(v)
   local t = type(v)
@@ -52,7 +45,8 @@ local function item_columns(item)
   return cols
 end
 
--- the last line of a file (reports end with "\n"), read from its end
+-- The last line of a JSON-lines report (a line is a record: JSON text holds no raw line
+-- break), read from the file's end.
 local function last_line(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -64,12 +58,29 @@ local function last_line(path)
   return tail:match("([^\n]+)\n?$")
 end
 
-local function first_line(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local line = f:read("l")
-  f:close()
-  return line
+-- An existing CSV report's first record and last record, read as CSV: a field may hold
+-- line breaks (an error's message, a name), so the last line need not be the last record.
+-- nil for a file that is missing or empty; false for one that is not well-formed CSV.
+local function csv_ends(path)
+  local r = csv.reader(path)
+  if not r then return nil end
+  local ok, first, last = pcall(function()
+    local first = r:read()
+    local last = first
+    for row in r.read, r do last = row end
+    return first, last
+  end)
+  r:close()
+  if not ok then return false end
+  return first, last
+end
+
+local function same_list(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do
+    if a[i] ~= b[i] then return false end
+  end
+  return true
 end
 
 -- path ends in .csv or .jsonl (.ndjson and .json lines are accepted as JSON lines).
@@ -90,81 +101,90 @@ function report.open(path, opts)
   local f, err = io.open(path, "ab")
   if not f then return nil, err end
   f:close()
-  return setmetatable({ path = path, format = format, rows = 0, input_columns = opts and opts.columns }, report)
+  return setmetatable({ path = path, format = format, input_columns = opts and opts.columns }, report)
 end
 
--- Picks the file (the asked one, or NAME-2.csv... when its header is another's), the run
--- number, and writes the header of a new CSV.
-function report:_start(item)
-  local cols = self.input_columns or item_columns(item)
-  self.input_columns = cols
-  local header = table.concat(report.columns, ",")
-  for _, c in ipairs(cols) do header = header .. "," .. csv_field(c) end
+-- The CSV file to append to: the asked one, or NAME-2.csv... when that one is another's
+-- (another header, or not CSV at all). Returns it, the run number and whether it is new.
+local function pick_csv(self, header)
   local base, ext = self.path:match("^(.-)(%.[^.]*)$")
   local path, n = self.path, 1
   while true do
-    local first = first_line(path)
-    if first == nil or first == "" or self.format ~= "csv" or first == header then break end
+    local first, last = csv_ends(path)
+    if first == nil then return path, 1, true end
+    if first and same_list(first, header) then return path, (math.tointeger(tonumber(last[1])) or 0) + 1, false end
     n = n + 1
     path = base .. "-" .. n .. ext
   end
-  local run = 1
-  local last = last_line(path)
-  if last then
-    local prev
-    if self.format == "csv" then
-      prev = tonumber(last:match("^(%d+),"))
-    else
-      local ok, rec = pcall(json.decode, last)
-      prev = ok and type(rec) == "table" and tonumber(rec.run) or nil
-    end
-    run = (prev or 0) + 1
+end
+
+local function pick_jsonl(self)
+  local last = last_line(self.path)
+  local ok, rec = pcall(json.decode, last or "")
+  return self.path, (ok and type(rec) == "table" and math.tointeger(tonumber(rec.run)) or 0) + 1
+end
+
+-- Picks the file and the run number and opens it (a new CSV gets the header).
+function report:_start(item)
+  local cols = {}
+  for _, c in ipairs(self.input_columns or item_columns(item)) do
+    if not OURS[c] then cols[#cols + 1] = c end
   end
+  self.input_columns = cols
+  local header = table.move(cols, 1, #cols, #report.columns + 1, table.move(report.columns, 1, #report.columns, 1, {}))
+  local path, run, new
+  if self.format == "csv" then path, run, new = pick_csv(self, header) else path, run = pick_jsonl(self) end
   local f, err = io.open(path, "ab")
   if not f then error("fusebill.each: cannot write report " .. path .. ": " .. tostring(err), 0) end
-  f:setvbuf("full", 1 << 16)
-  if self.format == "csv" and (first_line(path) or "") == "" then f:write(header, "\n") end
+  -- a row is one write(2), so a run that is killed leaves whole rows, never half of one
+  f:setvbuf("no")
   self.file, self.path, self.run = f, path, run
+  if self.format == "csv" then
+    self.csv = csv.writer(f, { columns = header, header = new, crlf = false, name = path })
+  end
+end
+
+-- Writes one row, or remembers why the file refused it and writes no more.
+function report:_put(values)
+  local ok, err
+  if self.csv then
+    ok, err = self.csv:row(values)
+  else
+    ok, err = self.file:write(assert(json.encode(values)) .. "\n")
+  end
+  if not ok then
+    self.broken = tostring(err)
+    self:close()
+  end
+end
+
+-- One row as { column = value }: the item's input columns, then ours (which win a clash).
+local function record(self, r, item)
+  local inputs = type(item) == "table" and item or { item = item }
+  local rec = { run = self.run }
+  for _, c in ipairs(self.input_columns) do
+    local v = inputs[c]
+    if is_scalar(v) then rec[c] = v end
+  end
+  for i = 2, #report.columns do
+    local c = report.columns[i]
+    local v = r[c]
+    if v ~= nil and not is_scalar(v) then v = tostring(v) end
+    rec[c] = v
+  end
+  local t = rec.elapsed
+  if t then rec.elapsed = self.csv and string.format("%.3f", t) or math.floor(t * 1000 + 0.5) / 1000 end
+  return rec
 end
 
 function report:row(r, item)
   if self.closed then return end
   if not self.file then self:_start(item) end
-  local f = self.file
-  local inputs = type(item) == "table" and item or { item = item }
-  if self.format == "csv" then
-    local out = { tostring(self.run) }
-    for i = 2, #report.columns do
-      local c = report.columns[i]
-      local v = r[c]
-      if c ~= "elapsed" and math.type(v) == "float" then v = math.tointeger(v) or v end
-      out[i] = csv_field(v)
-    end
-    for _, c in ipairs(self.input_columns) do
-      local v = inputs[c]
-      out[#out + 1] = is_scalar(v) and csv_field(v) or ""
-    end
-    f:write(table.concat(out, ","), "\n")
-  else
-    local rec = { run = self.run }
-    for _, c in ipairs(self.input_columns) do
-      local v = inputs[c]
-      if is_scalar(v) then rec[c] = v end
-    end
-    for i = 2, #report.columns do
-      local c = report.columns[i]
-      local v = r[c]
-      if c == "elapsed" and v then v = math.floor(v * 1000 + 0.5) / 1000 end
-      rec[c] = v
-    end
-    f:write(assert(json.encode(rec)), "\n")
-  end
-  self.rows = self.rows + 1
-  -- flush now and then so a killed run's report is mostly there; not per row (cheap anyway)
-  if self.rows % 100 == 0 then f:flush() end
+  self:_put(record(self, r, item))
 end
 
 function report:close()
+  if self.csv then self.csv:close(); self.csv = nil end
   if self.file then self.file:close(); self.file = nil end
   self.closed = true
 end
@@ -235,7 +255,9 @@ function report.summary_text(s)
   elseif s.journal and not s.dry_run and (s.writes or 0) > 0 then
     lines[#lines + 1] = "  every write is in the journal; to put them back: fusebill -m undo " .. s.journal
   end
-  if s.report then lines[#lines + 1] = "  report: " .. s.report end
+  if s.report then
+    lines[#lines + 1] = "  report: " .. s.report .. (s.report_error and " (incomplete: " .. s.report_error .. ")" or "")
+  end
   return table.concat(lines, "\n")
 end
 

@@ -520,6 +520,34 @@ describe("fusebill.each (fake engine)", function()
     os.remove(csv); os.remove(jsonl); os.remove(s.report)
   end)
 
+  it("numbers a rerun after a last row with line breaks, appends to a spreadsheet's save, skips a broken file", function()
+    local csv = require "fusebill.csv"
+    local path = tmpname() .. ".csv"
+    local rows = { { id = 1, name = "a" }, { id = 2, name = "line\nbreak" } }
+    local function fn(item) if item.id == 2 then error("bad\nthing", 0) end end
+    local function runs(file)
+      local out = {}
+      for row in csv.rows(file, { header = true }) do out[#out + 1] = row.run .. ":" .. row.key end
+      return table.concat(out, " ")
+    end
+    bulk.each(rows, { report = path, quiet = true }, fn)
+    bulk.each(rows, { report = path, quiet = true }, fn)
+    assert.equal("1:1 1:2 2:1 2:2", runs(path))
+    -- the same report saved by a spreadsheet (byte-order mark, CRLF) is still this job's
+    local saved = "\239\187\191run,key,outcome,attempts,error,elapsed,lists,reads,writes,id,name\r\n" ..
+      "7,1,ok,,,0.000,0,0,0,1,a\r\n"
+    local f = assert(io.open(path, "wb")); f:write(saved); f:close()
+    local s = bulk.each(rows, { report = path, quiet = true }, fn)
+    assert.equal(path, s.report)
+    assert.equal("7:1 8:1 8:2", runs(path))
+    -- a report cut off inside a quoted field is not appended to (its rows would be swallowed)
+    f = assert(io.open(path, "ab")); f:write('9,1,failed,,"cut off'); f:close()
+    s = bulk.each(rows, { report = path, quiet = true }, fn)
+    assert.equal((path:gsub("%.csv$", "-2.csv")), s.report)
+    assert.equal("1:1 1:2", runs(s.report))
+    os.remove(path); os.remove(s.report)
+  end)
+
   it("redoes an item whose input changed since its journal record, and skips it when it did not", function()
     local path = tmpname()
     local ran = {}
