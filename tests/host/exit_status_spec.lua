@@ -54,6 +54,17 @@ describe("exit status", function()
     assert.matches("item 2 failed", err)
   end)
 
+  it("prints a failing item's message once, then where the script raised it", function()
+    write_file(script, [[
+require("fusebill").each({ 1 }, {}, function() error("no price list for\nregion EU", 0) end)
+]])
+    local code, _, err = run("--sandbox " .. q(script))
+    assert.equal(3, code, err)
+    assert.matches("item 1 failed: no price list for\nregion EU\nstack traceback:\n", err, 1, true)
+    local _, times = err:gsub("no price list for", "")
+    assert.equal(2, times, err)   -- the printed failure and the summary's "failed 1:" line
+  end)
+
   it("is 3 for a journaled run with a failing item, and for its rerun while the item still fails", function()
     write_file(rows, "return { { id = 1, title = 'Dr' }, { id = 2, title = 'Sir' } }")
     local code, _, err = retitle("--journal " .. q(journal))

@@ -54,7 +54,12 @@ local function print_failure(run, key, msg, traceback)
   local max_printed = run.max_printed
   if run.printed <= max_printed then
     local text = string.format("fusebill.each: item %s failed: %s", tostring(key), msg)
-    if traceback and run.printed <= 3 then text = text .. "\n" .. traceback end
+    if traceback and run.printed <= 3 then
+      -- a traceback starts with the message, which the line above has given already
+      local head = tostring(msg) .. "\n"
+      if traceback:sub(1, #head) == head then traceback = traceback:sub(#head + 1) end
+      text = text .. "\n" .. traceback
+    end
     say(run, journal_mod.redact(text, run.secrets))
   elseif run.printed == max_printed + 1 then
     say(run, "fusebill.each: further failures are not printed (see the summary, report or journal)")
