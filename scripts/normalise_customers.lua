@@ -18,31 +18,22 @@
 --   --quiet        print only the summary line
 local fusebill = require "fusebill"
 
-local function usage(msg)
-  io.stderr:write("normalise_customers: ", msg, "\n",
-    "usage: normalise_customers.lua [--query Q] [--limit N] [--quiet]\n")
-  os.exit(2)
+local argparse = require "argparse"
+
+local function positive(v)
+  local n = math.tointeger(tonumber(v))
+  if n and n > 0 then return n end
+  return nil, "expected a positive whole number, got " .. v
 end
 
-local opts = { limit = math.huge }
-local args = arg or {}
-local i = 1
-while i <= #args do
-  local a = args[i]
-  if a == "--query" then
-    opts.query = args[i + 1] or usage("--query needs a value")
-    i = i + 1
-  elseif a == "--limit" then
-    opts.limit = math.tointeger(tonumber(args[i + 1])) or usage("--limit needs a whole number")
-    i = i + 1
-  elseif a == "--quiet" then
-    opts.quiet = true
-  elseif a == "-h" or a == "--help" then
-    usage("tidies customer names and emails")
-  else
-    usage("unknown argument " .. a)
-  end
-  i = i + 1
+local parser = argparse("normalise_customers.lua", "Tidy customer names and email addresses.")
+parser:option("--query", "a Fusebill list query, e.g. status:Active (default: every customer)")
+parser:option("--limit", "look at the first N customers only", math.huge):convert(positive)
+parser:flag("--quiet", "print only the summary line")
+local parsed, opts = parser:pparse(arg)
+if not parsed then
+  io.stderr:write("normalise_customers: ", opts, "\n", parser:get_usage(), "\n")
+  os.exit(2)
 end
 
 local NAME_FIELDS = { "firstName", "middleName", "lastName", "companyName", "suffix" }
@@ -120,5 +111,5 @@ end
 print(string.format("normalise_customers: checked %d customers, %s %d, failed %d%s",
   checked, fb.dry_run and "would change" or "changed", changed, failed,
   fb.dry_run and " (dry run: nothing was written)" or ""))
--- A non-zero exit status tells a calling job that some rows need attention.
-if failed > 0 then os.exit(1) end
+-- Status 3, as the program gives for a bulk run with a failed item: some customers need attention.
+if failed > 0 then os.exit(3) end

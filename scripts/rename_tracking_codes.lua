@@ -101,5 +101,5 @@ end
 print(string.format("rename_tracking_codes: %d row(s), %s %d, already right %d, failed %d%s",
   #rows, fb.dry_run and "would rename" or "renamed", renamed, unchanged, failed,
   fb.dry_run and " (dry run: nothing was written)" or ""))
--- A non-zero exit status tells a calling job that some rows need attention.
-if failed > 0 then os.exit(1) end
+-- Status 3, as the program gives for a bulk run with a failed item: some rows need attention.
+if failed > 0 then os.exit(3) end

@@ -54,6 +54,20 @@ describe("exit status", function()
     assert.matches("item 2 failed", err)
   end)
 
+  it("is 3 when reading the items failed partway, though no item it read failed", function()
+    write_file(script, [[
+local n = 0
+require("fusebill").each(function()
+  n = n + 1
+  if n == 3 then error("rows.csv:3: expected a whole id, got \"abc\"", 0) end
+  if n < 3 then return n end
+end, {}, function() end)
+]])
+    local code, _, err = run("--sandbox " .. q(script))
+    assert.equal(3, code, err)
+    assert.matches("stopped: reading the items failed: rows.csv:3", err, 1, true)
+  end)
+
   it("prints a failing item's message once, then where the script raised it", function()
     write_file(script, [[
 require("fusebill").each({ 1 }, {}, function() error("no price list for\nregion EU", 0) end)
