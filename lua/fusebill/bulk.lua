@@ -43,6 +43,20 @@ end
 -- The journal (read always; in a dry run never written: a dry run's "ok" must not make the
 -- real run skip the item) and the report. Raises at level 3: called straight from each(), so
 -- the message points at the script's call.
+-- run.in_flight: each worker coroutine's item state (see item.lua), looked up by the
+-- coroutine that makes a request, so the journal, the dry-run diffs and the request counts
+-- land on the right item. A coroutine the script made inside fn (coroutine.wrap, a
+-- generator) belongs to the worker resuming it: the one worker whose status is "normal"
+-- (it resumed another coroutine); every other worker waits, suspended.
+local function item_states()
+  return setmetatable({}, { __index = function(states, co)
+    for worker, state in next, states do
+      if worker ~= co and coroutine.status(worker) == "normal" then return state end
+    end
+    return nil
+  end })
+end
+
 local function open_outputs(run)
   local opts, path = run.opts, run.journal_path
   if path then
@@ -145,7 +159,7 @@ function bulk.each(items, opts, fn)
   -- item (for dry-run diffs); set later when needed: lock_waiters, fatal (a worker's crash)
   run.pos, run.started, run.printed = 0, 0, 0   -- printed: failures printed so far
   run.stopping, run.exhausted, run.iter_busy = false, false, false
-  run.wake, run.in_flight = {}, {}
+  run.wake, run.in_flight = {}, item_states()
   run.would = { items = 0, changes = 0, fields = {} }   -- a dry run's diffs (see outcome.lua)
 
   if run.journal then

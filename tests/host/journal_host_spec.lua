@@ -125,4 +125,25 @@ describe("journaled runs in the host", function()
     assert.matches("cannot open journal /dev/full: No space left on device", out)
     assert.equal(0, (counts(sb, mark)))
   end)
+
+  it("journals a write fn makes from a coroutine of its own, so undo puts it back", function()
+    local own = dir .. "/own.lua"
+    hostrun.write(own, [[
+local fusebill = require "fusebill"
+local fb = fusebill.client()
+fusebill.each({ 3, 4 }, { concurrency = 2 }, function(id)
+  -- a generator the script wrote itself: its writes are the item's
+  local rename = coroutine.wrap(function() coroutine.yield(fb.sales_tracking_codes:update(id, { name = "OWN" })) end)
+  return rename()
+end)
+]])
+    local before = sb:client().sales_tracking_codes:get(3).name
+    local out, code = hostrun.run(hostrun.cmd(sb, "--journal " .. q(jpath) .. " " .. q(own)))
+    assert.equal(0, code, out)
+    assert.equal("OWN", sb:client().sales_tracking_codes:get(3).name)
+    assert.equal(2, select(2, journal.write_offsets(jpath)).writes)
+    out, code = hostrun.run(hostrun.cmd(sb, "-m undo " .. q(jpath)))
+    assert.equal(0, code, out)
+    assert.equal(before, sb:client().sales_tracking_codes:get(3).name)
+  end)
 end)
