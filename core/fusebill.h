@@ -20,6 +20,12 @@ extern "C" {
  * module to be loadable (the host preloads it; stock lua5.4 finds lua-cjson). */
 int luaopen_fusebill(lua_State *L);
 
+/* Opens fusebill.core alone (once per state; then returns the same table): the
+ * engine's C functions without the public API. `require "fusebill.core"` finds
+ * it in the Lua C module, and fusebill.csv asks for no more, so a script that
+ * only reads or writes CSV does not make the program start its sandbox. */
+int luaopen_fusebill_core(lua_State *L);
+
 /* Pops a table of client options (the same keys as fusebill.new) and makes it
  * what fusebill.client() uses in this state. The table may hold the API key; it
  * stays in the registry and is never printed. */

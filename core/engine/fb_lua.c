@@ -1,9 +1,10 @@
 /* luaopen_fusebill: the C half of `require "fusebill"`.
  *
  * It builds package.loaded["fusebill.core"] (the engine: clients, the loop,
- * error objects, retry and pacing live in C) and then returns the Lua half,
- * the embedded module "fusebill.api", which shapes that core into the public
- * interface (resources, validation, update helpers, bulk runs). */
+ * error objects, retry and pacing, the CSV reader and writer live in C;
+ * luaopen_fusebill_core) and then returns the Lua half, the embedded module
+ * "fusebill.api", which shapes that core into the public interface (resources,
+ * validation, update helpers, bulk runs). */
 #include <stdio.h>
 #include <unistd.h>
 #include <lauxlib.h>
@@ -98,8 +99,11 @@ static void require_module(lua_State *L, const char *name) {
   lua_call(L, 1, 1);
 }
 
-int luaopen_fusebill(lua_State *L) {
+int luaopen_fusebill_core(lua_State *L) {
   static int curl_ready;
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "fusebill.core") == LUA_TTABLE) return 1;   /* built already */
+  lua_pop(L, 2);
   if (!curl_ready) {
     /* Done once per process; libcurl asks that it not race with other threads. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return luaL_error(L, "fusebill: curl_global_init failed");
@@ -118,6 +122,7 @@ int luaopen_fusebill(lua_State *L) {
   fb_client_open(L);
   fb_retry_open(L);
   fb_csv_open(L);
+  /* registered before the Lua modules below load: they require it */
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_pushvalue(L, core);
   lua_setfield(L, -2, "fusebill.core");
@@ -125,6 +130,11 @@ int luaopen_fusebill(lua_State *L) {
 
   require_module(L, "fusebill.retry");
   lua_setfield(L, core, "retry");
+  return 1;
+}
+
+int luaopen_fusebill(lua_State *L) {
+  luaopen_fusebill_core(L);
   require_module(L, "fusebill.api");
   return 1;
 }

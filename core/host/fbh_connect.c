@@ -136,6 +136,20 @@ static int open_fusebill(lua_State *L) {
   return 1;
 }
 
+/* package.preload["fusebill.core"]: the engine alone, for fusebill.csv: no
+ * sandbox starts for a script that only reads or writes CSV. The command line's
+ * options are the host options already (the sandbox's URL joins them when
+ * `require "fusebill"` starts it). */
+static int open_core(lua_State *L) {
+  fbh_options *o = lua_touserdata(L, lua_upvalueindex(1));
+  char err[512] = "";
+  const fbh_plugin *p = fbh_plugin_load(err, sizeof err);
+  if (!p) return luaL_error(L, "cannot load the fusebill engine: %s", err);
+  push_host_table(L, o);
+  p->set_host_options(L);
+  return p->open_core(L);
+}
+
 void fbh_options_install(lua_State *L, fbh_options *o) {
   /* the embedded modules (host.pretty, fusebill.diff, ...) are requireable from
    * the start, not only after require "fusebill" */
@@ -146,5 +160,8 @@ void fbh_options_install(lua_State *L, fbh_options *o) {
   lua_pushlightuserdata(L, o);
   lua_pushcclosure(L, open_fusebill, 1);
   lua_setfield(L, -2, "fusebill");
+  lua_pushlightuserdata(L, o);
+  lua_pushcclosure(L, open_core, 1);
+  lua_setfield(L, -2, "fusebill.core");
   lua_pop(L, 1);
 }

@@ -26,6 +26,7 @@ typedef struct fbh_plugin {
   const char *version;   /* FB_VERSION the plugin was built with; must match the host's */
   const char *(*curl_version)(void);
   int (*open_fusebill)(lua_State *L);         /* luaopen_fusebill */
+  int (*open_core)(lua_State *L);             /* luaopen_fusebill_core */
   void (*set_host_options)(lua_State *L);     /* fb_set_host_options */
   void (*interrupt)(void);                    /* fb_interrupt: async-signal-safe */
   void (*sandbox_options_init)(sbx_options *o);

@@ -12,6 +12,7 @@ const fbh_plugin fbh_plugin_table = {
   FB_VERSION,
   curl_version_number,
   luaopen_fusebill,
+  luaopen_fusebill_core,
   fb_set_host_options,
   fb_interrupt,
   sbx_options_init,

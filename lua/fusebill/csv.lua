@@ -18,15 +18,11 @@ local options = require "fusebill.options"
 
 local M = {}
 
--- The C half lives in fusebill.core, which `require "fusebill"` builds (in the host
--- program that loads the engine); asked for on first use, not when this module loads.
+-- The C half lives in fusebill.core, asked for on first use, not when this module loads.
+-- fusebill.core alone, not the whole of `require "fusebill"`: a script that only reads or
+-- writes CSV does not make the program start its in-process sandbox.
 local function core()
-  local c = package.loaded["fusebill.core"]
-  if not c then
-    require "fusebill"
-    c = package.loaded["fusebill.core"]
-  end
-  return c
+  return package.loaded["fusebill.core"] or require("fusebill.core")
 end
 
 -- opts against group ("csv.read", "csv.write") of the one checker; raises at the caller of

@@ -186,6 +186,24 @@ describe("host: fusebill options", function()
     assert.equal(1, n)
   end)
 
+  it("starts no sandbox for a script that only reads and writes CSV, and one when it needs the API", function()
+    local dir = os.tmpname()
+    write_file(dir, "id,name\n1,\"Ada, Countess\"\n")
+    local csv_only = "local csv = require('fusebill.csv') " ..
+      "local w = csv.writer(io.stdout, { columns = { 'name' }, crlf = false }) " ..
+      "for r in csv.rows(" .. ("%q"):format(dir) .. ", { header = true }) do w:row(r) end w:close()"
+    local code, out, err = run("-e " .. q(csv_only))
+    assert.equal(0, code, err)
+    assert.equal('name\n"Ada, Countess"\n', out)
+    assert.equal("", err)
+    -- the API after CSV: the sandbox starts then, and the client runs against it
+    code, out, err = run("-e " .. q(csv_only .. " print(require('fusebill').client().customers:get(1).id)"))
+    os.remove(dir)
+    assert.equal(0, code, err)
+    assert.matches("\n1\n$", out)
+    assert.matches("in%-process sandbox", err)
+  end)
+
   it("-i shows one banner with the version, and the sandbox notice names the program", function()
     local code, out, err = run("-i", nil, "print(7)\n")
     assert.equal(0, code, err)
