@@ -37,7 +37,7 @@ local function body_table(body)
 end
 
 -- ---- what each call accepts ----------------------------------------------------------
-M.MAX_RECORDS = 100000   -- per generated kind; about 2 KB of memory per customer
+M.MAX_RECORDS = 1000000   -- per generated kind, as core/sandbox/sbx_options.c; about 2 KB per customer
 
 local function whole(lo, hi)
   return function(v)

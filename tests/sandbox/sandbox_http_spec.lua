@@ -147,7 +147,7 @@ describe("sandbox http", function()
       assert.equal(400, status, path .. " " .. cjson.encode(body))
       assert.matches(pattern, v.Errors[1].Value)
     end
-    refused("/reset", { customers = 1e8 }, "customers must be a whole number from 0 to 100000, got 1")
+    refused("/reset", { customers = 1e8 }, "customers must be a whole number from 0 to 1000000, got 1")
     refused("/reset", { customers = "many" }, "customers must be a whole number")
     refused("/reset", { customers = 2.5 }, "customers must be a whole number")
     refused("/reset", { seed = {} }, "seed must be a whole number")

@@ -62,6 +62,13 @@ int main(void) {
   ok(sbx_parse_args(&o, 1, unknown, err, sizeof err) == -1, "unknown option rejected");
   char *help[] = {"--help"};
   ok(sbx_parse_args(&o, 1, help, err, sizeof err) == 1, "--help reported");
+  /* the journal benchmark's account: 300,000 codes; a typo of three zeros more is refused */
+  char *large[] = {"--codes", "300000", "--customers", "1000000"};
+  err[0] = '\0';
+  ok(sbx_parse_args(&o, 4, large, err, sizeof err) == 0 && o.codes == 300000, "a large account is allowed: %s", err);
+  char *huge[] = {"--codes", "300000000"};
+  ok(sbx_parse_args(&o, 2, huge, err, sizeof err) == -1 && strstr(err, "--codes: at most 1000000"),
+     "a data set that would take the machine's memory is refused: %s", err);
 
   sbx_options_init(&o);
   char *badfaults[] = {"--faults", "PUT:explode=0.5", "--quiet"};
