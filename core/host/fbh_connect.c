@@ -150,7 +150,7 @@ static int open_core(lua_State *L) {
   return p->open_core(L);
 }
 
-void fbh_options_install(lua_State *L, fbh_options *o) {
+void fbh_connect_install(lua_State *L, fbh_options *o) {
   /* the embedded modules (host.pretty, fusebill.diff, ...) are requireable from
    * the start, not only after require "fusebill" */
   fb_modules_install(L, fb_client_modules);

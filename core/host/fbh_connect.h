@@ -16,6 +16,6 @@ int fbh_sandbox_start(fbh_options *o);
 const char *fbh_connection_label(const fbh_options *o);
 /* Installs package.preload.fusebill (which starts the sandbox if needed and sets
  * the host options before opening the module), cjson and cjson.safe. */
-void fbh_options_install(lua_State *L, fbh_options *o);
+void fbh_connect_install(lua_State *L, fbh_options *o);
 
 #endif

@@ -11,7 +11,6 @@
 #include <lua.h>
 #include "fusebill.h"
 #include "fbh_check.h"
-#include "fbh_connect.h"
 #include "fbh_options.h"
 #include "fbh_plugin.h"
 #include "fbh_run.h"
@@ -283,9 +282,6 @@ static int resolve_key(fbh_options *o) {
 }
 
 int fbh_options_resolve(fbh_options *o) {
-  /* o lives until exit (main keeps it static); the handler stops the sandbox and
-   * wipes the key however the process ends, os.exit included */
-  fbh_connect_at_exit(o);
   if (o->sandbox && o->base_url)
     return fbh_usage_error("--sandbox and --base-url cannot go together (--sandbox brings its own URL)");
   if (o->plan && o->dry_run)   /* a dry run's edits stop before the write that --plan records */

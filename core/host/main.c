@@ -234,7 +234,7 @@ static int protected_main(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
-  fbh_options_install(L, &a->opts);
+  fbh_connect_install(L, &a->opts);
   create_arg_table(L, a->argv, a->argc, a->script);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
@@ -265,6 +265,9 @@ int main(int argc, char **argv) {
   a.argv = argv;
   if (argv[0] && argv[0][0]) fbh_progname = argv[0];
   fbh_options_init(&a.opts);
+  /* from the start, so no way out leaves a key unwiped or a sandbox running
+   * (os.exit included); a.opts lives until exit */
+  fbh_connect_at_exit(&a.opts);
   a.host_arg = calloc((size_t)argc + 1, 1);
   if (!a.host_arg) return FBH_EXIT_ERROR;
   a.flags |= collect_args(&a);
