@@ -40,9 +40,6 @@ local function get_core()
   return package.loaded["fusebill.core"] or require("fusebill.core")
 end
 
--- The journal (read always; in a dry run never written: a dry run's "ok" must not make the
--- real run skip the item) and the report. Raises at level 3: called straight from each(), so
--- the message points at the script's call.
 -- run.in_flight: each worker coroutine's item state (see item.lua), looked up by the
 -- coroutine that makes a request, so the journal, the dry-run diffs and the request counts
 -- land on the right item. A coroutine the script made inside fn (coroutine.wrap, a
@@ -57,6 +54,9 @@ local function item_states()
   end })
 end
 
+-- The journal (read always; in a dry run never written: a dry run's "ok" must not make the
+-- real run skip the item) and the report. Raises at level 3: called straight from each(), so
+-- the message points at the script's call.
 local function open_outputs(run)
   local opts, path = run.opts, run.journal_path
   if path then

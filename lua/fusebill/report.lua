@@ -131,7 +131,8 @@ function report:_start(item)
     if not OURS[c] then cols[#cols + 1] = c end
   end
   self.input_columns = cols
-  local header = table.move(cols, 1, #cols, #report.columns + 1, table.move(report.columns, 1, #report.columns, 1, {}))
+  local header = table.move(report.columns, 1, #report.columns, 1, {})   -- ours, then the input's
+  table.move(cols, 1, #cols, #header + 1, header)
   local path, run, new
   if self.format == "csv" then path, run, new = pick_csv(self, header) else path, run = pick_jsonl(self) end
   local f, err = io.open(path, "ab")
