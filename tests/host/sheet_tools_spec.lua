@@ -1,7 +1,8 @@
 -- fusebill -m export and -m update against the sandbox: the spreadsheet workflow. Export equals
 -- the sandbox's records row for row; a round trip sends no write; an edited sheet saved the way
 -- a spreadsheet saves it applies its good rows exactly and reports the bad ones, whose fixed
--- report applies; --check lists problems and sends nothing.
+-- report applies; the records are read ahead (one list request for the customers) unless
+-- --fresh; --check lists problems and sends nothing.
 local hostrun = require "hostrun"
 if not hostrun.available() then
   describe("fusebill -m export / -m update", function() pending("needs build/fusebill and build/fusebill-sandbox") end)
@@ -171,6 +172,40 @@ describe("fusebill -m export / -m update", function()
     end
     table.sort(grace)
     assert.equal("id,firstName\r\n" .. table.concat(grace, ",Grace\r\n") .. ",Grace\r\n", text:match("^(id,firstName\r\n.-)export:"))
+  end)
+
+  it("reads the sheet's customers a thousand to a request, and a repeated id after the first row's write", function()
+    local sheet = dir .. "/many.csv"
+    local lines = { "id,companyName,title" }
+    for id = 1, 30 do lines[#lines + 1] = id .. ",Firm " .. id .. "," end
+    lines[#lines + 1] = "7,,Dr"            -- the same customer again: both changes must land
+    hostrun.write(sheet, table.concat(lines, "\n") .. "\n")
+    local function requests(mark)
+      local n = { list = 0, get = 0, put = 0 }
+      for _, e in ipairs(sb:log(mark)) do
+        if e.method == "PUT" then n.put = n.put + 1
+        elseif e.path:match("/customers$") then n.list = n.list + 1
+        else n.get = n.get + 1 end
+      end
+      return n
+    end
+    local mark = hostrun.log_mark(sb)
+    local text, code = hostrun.run(hostrun.cmd(sb, "-m update customers " .. q(sheet)))
+    assert.equal(0, code, text)
+    -- one list for the 30 ids; the repeated row reads its customer again, after the first write
+    assert.same({ list = 1, get = 1, put = 31 }, requests(mark))
+    local after = hostrun.state(sb).customers
+    assert.equal("Firm 7", after[7].companyName)
+    assert.equal("Dr", after[7].title)
+    assert.equal("Firm 30", after[30].companyName)
+    -- --fresh: each row reads its record just before writing it
+    for id = 1, 30 do lines[id + 1] = id .. ",New " .. id .. "," end
+    hostrun.write(sheet, table.concat(lines, "\n") .. "\n")
+    mark = hostrun.log_mark(sb)
+    text, code = hostrun.run(hostrun.cmd(sb, "-m update customers " .. q(sheet) .. " --fresh --journal " ..
+      q(dir .. "/fresh.journal")))
+    assert.equal(0, code, text)
+    assert.same({ list = 0, get = 31, put = 30 }, requests(mark))   -- the repeated row changes nothing now
   end)
 
   it("--check lists every problem with its line and column and sends nothing", function()

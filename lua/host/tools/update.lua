@@ -1,9 +1,11 @@
 -- fusebill -m update RESOURCE FILE.csv: one record per row, found by its id column, changed by
 -- the other columns (host.sheet names and converts them). The whole sheet is read and checked
 -- before anything is sent (--check stops there); then the rows are a journaled bulk run
--- (fusebill.each), each row read, merged and written with resource:update(id, changes), and a
--- row that would change nothing is not written. Failed rows go to --report: the row's own
--- cells, in the sheet's order, plus an error column, so the fixed report is the next input.
+-- (fusebill.each): the records are read ahead with get_many (customers by id ranges and sets,
+-- one request per up to 1,000 rows), each row merged and written with resource:update(record,
+-- changes), and a row that would change nothing is not written (--fresh: each row reads its
+-- record just before writing it). Failed rows go to --report: the row's own cells, in the
+-- sheet's order, plus an error column, so the fixed report is the next input.
 local tools = require "host.tools"
 
 local update = {
@@ -18,7 +20,8 @@ The sheet's first row names the columns: id (required), then fields, dotted for 
   anything else    the new value: text, a whole number, or true/false as the field wants
 A column named error is ignored (a report fed back). Every row is checked before anything
 is sent; --check stops there and lists each problem with its line and column.
-Rows that hold what the record already holds are not written. The run is journaled
+The records are read ahead, customers a thousand to a request (--fresh: each just
+before its write). Rows that hold what the record already holds are not written. The run is journaled
 (FILE.journal unless --journal): rerun the same command to finish after a crash, and
 fusebill -m undo FILE.journal takes it back.
 Exit status: 0 all rows done, 2 usage, 3 some row failed (or --check found problems),
@@ -31,6 +34,7 @@ local function parse_args(args)
   p:argument("resource", "customers, sales_tracking_codes, purchase_product_items, ..."):argname("RESOURCE")
   p:argument("file", "the sheet (CSV, first row the column names)"):argname("FILE.csv")
   p:flag("--check", "check every row and list the problems; send nothing")
+  p:flag("--fresh", "read each record just before writing it (a request more per row), not ahead")
   tools.bulk_options(p, "failed row (the row's own columns plus error)", "FILE.journal")
   return parse(args)
 end
@@ -140,7 +144,44 @@ local function open_report(path, header)
   end, w
 end
 
--- One row: read, merge, write; update sends no write when the row changes nothing.
+-- The rows as the run takes them. Unless fresh: first the rows whose records get_many reads
+-- ahead, in the order the records come, each with its record (or the error object of an id
+-- the API does not have); then the rows that get none: those with problems (they fail
+-- without a request) and those whose id an earlier row has (read under the record's lock,
+-- after that row's write, so neither change is lost).
+local function rows_in(r, items, fresh)
+  local i = 0
+  local function rest_of(list)
+    return function()
+      i = i + 1
+      return list[i]
+    end
+  end
+  if fresh then return rest_of(items) end
+  local ids, first, rest = {}, {}, {}
+  for _, item in ipairs(items) do
+    if #item.problems == 0 and not first[item.id] then
+      first[item.id] = item
+      ids[#ids + 1] = item.id
+    else
+      rest[#rest + 1] = item
+    end
+  end
+  local records, next_rest = r:get_many(ids), rest_of(rest)
+  return function()
+    local rec = records and records()
+    if rec == nil then
+      records = nil
+      return next_rest()
+    end
+    local item = first[rec.id]
+    item.record = rec
+    return item
+  end
+end
+
+-- One row: merge, write (reading the record first when it was not read ahead); update sends
+-- no write when the row changes nothing.
 local function apply_row(r, lock, item)
   if #item.problems > 0 then
     local out = {}
@@ -148,7 +189,9 @@ local function apply_row(r, lock, item)
     return nil, table.concat(out, "; ")
   end
   local _ <close> = lock(item.id)
-  return r:update(item.id, item.changes)
+  local record = item.record
+  item.record = nil   -- the sheet's rows stay in memory until the run ends; their records need not
+  return r:update(record or item.id, item.changes)
 end
 
 function update.main(args)
@@ -168,11 +211,8 @@ function update.main(args)
   if not journal then return jstatus end
   local report, w = open_report(o.report, s.header)
   if not report then return select(2, usage("cannot write report %s: %s", o.report, w)) end
-  local lock, canon, i = tools.record_lock(), require "fusebill.canon", 0
-  local summary = fusebill.each(function()
-    i = i + 1
-    return s.items[i]
-  end, { journal = journal, concurrency = o.concurrency, total = #s.items, skip_failed = o.skip_failed or nil,
+  local lock, canon = tools.record_lock(), require "fusebill.canon"
+  local summary = fusebill.each(rows_in(r, s.items, o.fresh), { journal = journal, concurrency = o.concurrency, total = #s.items, skip_failed = o.skip_failed or nil,
     key = function(item) return item.key end,
     input = function(item) return canon.encode({ id = item.id, changes = item.changes }) end,
   }, function(item)
