@@ -212,7 +212,8 @@ function update.main(args)
   local report, w = open_report(o.report, s.header)
   if not report then return select(2, usage("cannot write report %s: %s", o.report, w)) end
   local lock, canon = tools.record_lock(), require "fusebill.canon"
-  local summary = fusebill.each(rows_in(r, s.items, o.fresh), { journal = journal, concurrency = o.concurrency, total = #s.items, skip_failed = o.skip_failed or nil,
+  local summary = fusebill.each(rows_in(r, s.items, o.fresh), {
+    journal = journal, concurrency = o.concurrency, total = #s.items, skip_failed = o.skip_failed or nil,
     key = function(item) return item.key end,
     input = function(item) return canon.encode({ id = item.id, changes = item.changes }) end,
   }, function(item)
