@@ -4,6 +4,7 @@
 local util = require "sandbox.util"
 local check = require "sandbox.check"
 local paging = require "sandbox.paging"
+local store = require "sandbox.store"
 local tracking_codes = require "sandbox.tracking_codes"
 
 local null = util.null
@@ -222,7 +223,7 @@ function M.create(ctx)
   rec.monthlyRecurringRevenue, rec.netMonthlyRecurringRevenue = 0, 0
   rec.createdTimestamp = util.timestamp(ctx.now)
   rec.modifiedTimestamp = util.timestamp7(ctx.now)
-  ctx.st.customers[id] = rec
+  store.put(ctx.st.customers, rec)
   return 200, M.render(rec, ctx)
 end
 
@@ -268,7 +269,7 @@ function M.put(ctx)
   rec.monthlyRecurringRevenue, rec.netMonthlyRecurringRevenue = c.monthlyRecurringRevenue, c.netMonthlyRecurringRevenue
   rec.isParent, rec.createdTimestamp = c.isParent, c.createdTimestamp
   rec.modifiedTimestamp = util.timestamp7(ctx.now)
-  ctx.st.customers[id] = rec
+  store.put(ctx.st.customers, rec)
   return 200, M.render(rec, ctx)
 end
 

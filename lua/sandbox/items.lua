@@ -4,6 +4,7 @@
 local util = require "sandbox.util"
 local check = require "sandbox.check"
 local paging = require "sandbox.paging"
+local store = require "sandbox.store"
 
 local null = util.null
 local M = {}
@@ -114,7 +115,7 @@ local function creator(kind)
     local dup = in_use(ctx, it.productId, b.reference)
     if dup then return 400, dup end
     it.id = ctx.next_id("item")
-    ctx.st.items[it.id] = it
+    store.put(ctx.st.items, it)
     return 200, M.render(it, ctx)
   end
 end

@@ -19,13 +19,31 @@ function M.next_id(st, kind)
   return id
 end
 
-local function sorted(map)
+-- map -> its ids in ascending order, kept until a record with a new id goes in (M.put), so
+-- the list requests that page through 300,000 records do not sort them all again each time
+local ids_of = setmetatable({}, { __mode = "k" })
+
+-- A map's records in ascending id order (records are replaced whole by a PUT, so the ids
+-- are kept, not the records).
+function M.sorted(map)
+  local ids = ids_of[map]
+  if not ids then
+    ids = {}
+    for id in pairs(map) do ids[#ids + 1] = id end
+    table.sort(ids)
+    ids_of[map] = ids
+  end
   local list = {}
-  for _, v in pairs(map) do list[#list + 1] = v end
-  table.sort(list, function(a, b) return a.id < b.id end)
+  for i = 1, #ids do list[i] = map[ids[i]] end
   return list
 end
-M.sorted = sorted
+local sorted = M.sorted
+
+-- map[rec.id] = rec: a new record, or one a PUT replaces whole.
+function M.put(map, rec)
+  if map[rec.id] == nil then ids_of[map] = nil end
+  map[rec.id] = rec
+end
 
 -- the shape of GET /_sandbox/state and of --data / --save files
 function M.dump(st)

@@ -4,6 +4,7 @@
 local util = require "sandbox.util"
 local check = require "sandbox.check"
 local paging = require "sandbox.paging"
+local store = require "sandbox.store"
 
 local null = util.null
 local M = {}
@@ -118,7 +119,7 @@ function M.create(ctx)
   local id = ctx.next_id("code")
   local rec = { id = id, type = t, code = code, name = name, description = description, email = email,
                 status = "Active", deletable = true }
-  ctx.st.codes[id] = rec
+  store.put(ctx.st.codes, rec)
   by_code[ctx.st.codes] = nil
   return 200, M.render(rec, ctx)
 end

@@ -33,6 +33,30 @@ describe("sandbox list queries", function()
     assert.same({ 998, 999, 1000, 1001, 1002 }, ids(list))
   end)
 
+  it("pages in id order both ways and by another field, and shows new and rewritten records at once", function()
+    local status, list, headers = get("/customers?pageSize=5&pageNumber=2")
+    assert.equal(200, status)
+    assert.same({ 11, 12, 13, 14, 15 }, ids(list))
+    local total = tonumber(headers["x-maxcount"])
+    status, list = get("/customers?pageSize=3&sortOrder=Descending")
+    assert.same({ total, total - 1, total - 2 }, ids(list))
+    -- a record rewritten by a PUT is listed as it is now; a new one is listed at once
+    local c = select(2, get("/customers/12"))
+    c.firstName = "Zzzz"
+    assert.equal(200, (sb:request("PUT", "/customers", { body = cjson.encode(c) })))
+    status, list = get("/customers?pageSize=5&pageNumber=2")
+    assert.equal("Zzzz", list[2].firstName)
+    local created = select(2, sb:request("POST", "/customers", { body = '{"firstName":"New","lastName":"One"}' }))
+    local new_id = cjson.decode(created).id
+    status, list = get("/customers?pageSize=1&sortOrder=Descending")
+    assert.same({ new_id }, ids(list))
+    -- by another field: a sort of its own, which leaves the id order of later pages alone
+    status, list = get("/customers?pageSize=1&sortExpression=firstName&sortOrder=Descending")
+    assert.equal("Zzzz", list[1].firstName)
+    status, list = get("/customers?pageSize=5&pageNumber=2")
+    assert.same({ 11, 12, 13, 14, 15 }, ids(list))
+  end)
+
   it("refuses a range inside a set, and a range of anything but numbers or dates", function()
     local status, v = get("/customers?query=id%3A1%7C3%2C5")
     assert.equal(400, status)
