@@ -38,22 +38,22 @@ describe("sandbox list queries", function()
     assert.equal(200, status)
     assert.same({ 11, 12, 13, 14, 15 }, ids(list))
     local total = tonumber(headers["x-maxcount"])
-    status, list = get("/customers?pageSize=3&sortOrder=Descending")
+    list = select(2, get("/customers?pageSize=3&sortOrder=Descending"))
     assert.same({ total, total - 1, total - 2 }, ids(list))
     -- a record rewritten by a PUT is listed as it is now; a new one is listed at once
     local c = select(2, get("/customers/12"))
     c.firstName = "Zzzz"
     assert.equal(200, (sb:request("PUT", "/customers", { body = cjson.encode(c) })))
-    status, list = get("/customers?pageSize=5&pageNumber=2")
+    list = select(2, get("/customers?pageSize=5&pageNumber=2"))
     assert.equal("Zzzz", list[2].firstName)
     local created = select(2, sb:request("POST", "/customers", { body = '{"firstName":"New","lastName":"One"}' }))
     local new_id = cjson.decode(created).id
-    status, list = get("/customers?pageSize=1&sortOrder=Descending")
+    list = select(2, get("/customers?pageSize=1&sortOrder=Descending"))
     assert.same({ new_id }, ids(list))
     -- by another field: a sort of its own, which leaves the id order of later pages alone
-    status, list = get("/customers?pageSize=1&sortExpression=firstName&sortOrder=Descending")
+    list = select(2, get("/customers?pageSize=1&sortExpression=firstName&sortOrder=Descending"))
     assert.equal("Zzzz", list[1].firstName)
-    status, list = get("/customers?pageSize=5&pageNumber=2")
+    list = select(2, get("/customers?pageSize=5&pageNumber=2"))
     assert.same({ 11, 12, 13, 14, 15 }, ids(list))
   end)
 
