@@ -5,7 +5,7 @@
 --    (fusebill.each at concurrency 1, timed on 100 edits and scaled)
 --  3 rate-limited, by the server's word: 3,000 edits against a compressed limit (300 a second)
 --    for every form of X-Rate-Limit-Reset-Minute the sandbox writes, for a server clock 5 s
---    ahead and 5 s behind, and for two processes sharing the account: the 429s the server sent
+--    ahead and 5 s behind, and for two to four processes sharing the account: the 429s the server sent
 --    and the requests served in each full window as a fraction of the limit (tests/lib/pacing.lua).
 package.path = "tests/lib/?.lua;" .. package.path
 local fusebill = require "fusebill"
@@ -131,6 +131,8 @@ do
   cases[#cases + 1] = { format = "iso", skew = -5, procs = 1, what = "server clock 5 s behind (iso)" }
   cases[#cases + 1] = { format = "iso", skew = -5.5, procs = 1, what = "5.5 s behind: its seconds tick mid-ours" }
   cases[#cases + 1] = { format = "iso_ms", skew = 0, procs = 2, what = "two processes, one account" }
+  cases[#cases + 1] = { format = "iso_ms", skew = 0, procs = 3, what = "three processes, one account" }
+  cases[#cases + 1] = { format = "iso_ms", skew = 0, procs = 4, what = "four processes, one account" }
   row(string.format("3 rate limit %d/%ds, %d edits a row, concurrency 8 per process", RATE_LIMIT, RATE_WINDOW, N_RATE),
     "429s, rate in full windows", "of the limit", "<= 1 per 3,000, >= 0.95", "")
   for _, c in ipairs(cases) do
