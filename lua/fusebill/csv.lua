@@ -22,7 +22,7 @@ local M = {}
 -- fusebill.core alone, not the whole of `require "fusebill"`: a script that only reads or
 -- writes CSV does not make the program start its in-process sandbox.
 local function core()
-  return package.loaded["fusebill.core"] or require("fusebill.core")
+  return require "fusebill.core"
 end
 
 -- opts against group ("csv.read", "csv.write") of the one checker; raises at the caller of

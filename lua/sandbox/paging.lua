@@ -104,9 +104,10 @@ local function int_param(q, name, default)
   return n
 end
 
--- list: records in ascending id order; q: query table with lowercased keys. Returns page,
--- headers or nil, msg. Without a query and sorted by id (the default), the page is a slice
--- of list: paging through 300,000 records costs no filtering or sorting per page.
+-- list: records in ascending id order, the caller's to give away (a sort by another field
+-- reorders it); q: query table with lowercased keys. Returns page, headers or nil, msg.
+-- Without a query and sorted by id (the default), the page is a slice of list: paging
+-- through 300,000 records costs no filtering or sorting per page.
 local function apply(list, q, fields)
   local pred, ferr = M.filter(q.query, fields)
   if not pred then return nil, ferr end
@@ -137,7 +138,6 @@ local function apply(list, q, fields)
   local get, desc = key.get, order == "Descending"
   local by_id = key == fields.id
   if not by_id then
-    if hits == list then hits = table.move(list, 1, #list, 1, {}) end
     table.sort(hits, function(a, b)
       local va, vb = get(a), get(b)
       if less(va, vb) then return not desc end

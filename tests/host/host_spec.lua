@@ -187,18 +187,18 @@ describe("host: fusebill options", function()
   end)
 
   it("starts no sandbox for a script that only reads and writes CSV, and one when it needs the API", function()
-    local dir = os.tmpname()
-    write_file(dir, "id,name\n1,\"Ada, Countess\"\n")
+    local sheet = os.tmpname()
+    write_file(sheet, "id,name\n1,\"Ada, Countess\"\n")
     local csv_only = "local csv = require('fusebill.csv') " ..
       "local w = csv.writer(io.stdout, { columns = { 'name' }, crlf = false }) " ..
-      "for r in csv.rows(" .. ("%q"):format(dir) .. ", { header = true }) do w:row(r) end w:close()"
+      "for r in csv.rows(" .. ("%q"):format(sheet) .. ", { header = true }) do w:row(r) end w:close()"
     local code, out, err = run("-e " .. q(csv_only))
     assert.equal(0, code, err)
     assert.equal('name\n"Ada, Countess"\n', out)
     assert.equal("", err)
     -- the API after CSV: the sandbox starts then, and the client runs against it
     code, out, err = run("-e " .. q(csv_only .. " print(require('fusebill').client().customers:get(1).id)"))
-    os.remove(dir)
+    os.remove(sheet)
     assert.equal(0, code, err)
     assert.matches("\n1\n$", out)
     assert.matches("in%-process sandbox", err)

@@ -150,8 +150,8 @@ end
 -- without a request) and those whose id an earlier row has (read under the record's lock,
 -- after that row's write, so neither change is lost).
 local function rows_in(r, items, fresh)
-  local i = 0
   local function rest_of(list)
+    local i = 0
     return function()
       i = i + 1
       return list[i]
